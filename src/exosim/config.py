@@ -14,7 +14,7 @@ class SimConfig:
     port: int = 4000
     account_sid: str = "exosim"
     api_key: str = "exosim-key"
-    api_token: str = "exosim-token"
+    api_token: str = "exosim-token"  # noqa: S105 - the emulator's documented demo token
     voice_per_minute: int = 200  # Exotel's documented limit for all voice APIs
     sms_per_minute: int = 200  # ... and for all SMS APIs
     time_scale: float = 1.0  # simulated seconds per real second

@@ -39,6 +39,7 @@ class Account:
     name: str = ""
     voice_per_minute: int = 200
     sms_per_minute: int = 200
+    whatsapp_url: str | None = None  # where incoming WhatsApp messages are POSTed
 
 
 @dataclass
@@ -51,6 +52,7 @@ class ExoPhone:
     friendly_name: str = ""
     voice_flow_id: str | None = None
     sms_flow_id: str | None = None
+    whatsapp_url: str | None = None  # incoming WhatsApp URL for this number (wins over account's)
 
 
 @dataclass

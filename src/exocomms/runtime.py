@@ -1,0 +1,32 @@
+"""The parts of one running process, built once and handed to routes and job handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from exocomms.clock import Clock
+from exocomms.jobs.queue import JobQueue
+from exocomms.jobs.registry import JobRegistry
+from exocomms.settings import Settings
+from exocomms.storage.db import Database
+
+
+@dataclass
+class Runtime:
+    """Settings, database, clock, job queue and handlers, and the shared HTTP client.
+
+    Routes get it from ``request.app.state.runtime``; job handlers receive it as their first
+    argument. Feature slices may keep their own ports (Exotel client, commerce client…) in
+    ``extras`` until they earn a typed field here.
+    """
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    queue: JobQueue
+    registry: JobRegistry
+    http: httpx.AsyncClient
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Storage: engine and sessions (``db``), tables (``tables``), migrations (``migrations``)."""

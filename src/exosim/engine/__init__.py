@@ -1,0 +1,1 @@
+"""The call engine: runs calls over virtual phones, flows, recordings and status callbacks."""

@@ -1,0 +1,1 @@
+"""Virtual phones: scripted callers and callees that answer, press keys and hang up."""

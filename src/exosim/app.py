@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI
 
+from exosim.api import install
+from exosim.api.state import ApiState
 from exosim.clock import SimClock
 from exosim.config import SimConfig
 from exosim.delivery import CallbackSender
@@ -88,20 +90,18 @@ def create_app(config: SimConfig | None = None, clock: SimClock | None = None) -
         sender = CallbackSender(sim_clock, store.faults, client)
         sim = Sim(config=config, store=store, sender=sender, engine=None, http=client)  # type: ignore[arg-type]
         sim.engine = _make_engine(sim)
+        api = ApiState(sim)
         app.state.sim = sim
+        app.state.api = api
         try:
             yield
         finally:
-            from exosim.api.background import shutdown_background
-
-            await shutdown_background(sim)
+            await api.shutdown()
             await sim.engine.shutdown()
             await sender.drain()
             await client.aclose()
 
     app = FastAPI(title="exosim", summary="A local Exotel emulator", lifespan=lifespan)
-    from exosim.api import install
-
     install(app)
     for module_name in _OPTIONAL_ROUTERS:
         router = _optional_router(module_name)

@@ -1,0 +1,1 @@
+"""``exocomms demo``: the whole system on loopback with a throwaway database."""

@@ -11,11 +11,10 @@ import httpx
 from fastapi import APIRouter, FastAPI
 
 from exosim.api import install
-from exosim.api.state import ApiState
+from exosim.api.state import ApiState, default_account
 from exosim.clock import SimClock
 from exosim.config import SimConfig
 from exosim.delivery import CallbackSender
-from exosim.model import Account
 from exosim.runtime import Sim
 from exosim.store import Store
 
@@ -28,18 +27,6 @@ def build_store(config: SimConfig, clock: SimClock) -> Store:
     store = Store(clock=clock)
     store.accounts[config.account_sid] = default_account(config)
     return store
-
-
-def default_account(config: SimConfig) -> Account:
-    """The account every instance starts with (credentials from flags/env)."""
-    return Account(
-        sid=config.account_sid,
-        api_key=config.api_key,
-        api_token=config.api_token,
-        name="default",
-        voice_per_minute=config.voice_per_minute,
-        sms_per_minute=config.sms_per_minute,
-    )
 
 
 class _NoEngine:

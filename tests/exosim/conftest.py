@@ -16,13 +16,16 @@ from fastapi import FastAPI
 from exosim.app import create_app
 from exosim.config import SimConfig
 from exosim.runtime import Sim
-from tests.support.servers import serve_in_thread
+from tests.support.servers import free_port, serve_in_thread
 
 
 @pytest.fixture
 def sim_config() -> SimConfig:
-    """Default settings (account ``exosim``, key ``exosim-key``, token ``exosim-token``)."""
-    return SimConfig()
+    """Default settings (account ``exosim``, key ``exosim-key``, token ``exosim-token``).
+
+    The port is chosen up front so ``config.base_url`` (used for RecordingUrl) is right.
+    """
+    return SimConfig(port=free_port())
 
 
 @pytest.fixture
@@ -32,9 +35,9 @@ def sim_app(sim_config: SimConfig) -> FastAPI:
 
 
 @pytest.fixture
-def sim_url(sim_app: FastAPI) -> Iterator[str]:
+def sim_url(sim_app: FastAPI, sim_config: SimConfig) -> Iterator[str]:
     """Base URL of the running emulator (e.g. ``http://127.0.0.1:54321``)."""
-    with serve_in_thread(sim_app) as url:
+    with serve_in_thread(sim_app, port=sim_config.port) as url:
         yield url
 
 

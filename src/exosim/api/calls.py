@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from exosim.api.auth import exotel_request
-from exosim.api.callview import call_details, call_fields, exophone_number
 from exosim.api.calls_list import list_calls
+from exosim.api.callview import call_details, call_fields, exophone_number
 from exosim.api.connect import build_call
 from exosim.api.forms import read_params
 from exosim.api.render import ExotelError, respond, strip_json
@@ -24,7 +24,9 @@ async def connect(request: Request, account_sid: str) -> Response:
     call = build_call(params, ctx.sim.store, ctx.account, ctx.sim.store.clock.now())
     ctx.sim.store.calls[call.sid] = call
     ctx.sim.engine.start_call(call)
-    return respond({"Call": call_fields(call, ctx.fmt, exophone_number(ctx.sim.store, call))}, ctx.fmt)
+    return respond(
+        {"Call": call_fields(call, ctx.fmt, exophone_number(ctx.sim.store, call))}, ctx.fmt
+    )
 
 
 @router.get(BASE + "/Calls")

@@ -98,6 +98,14 @@ def _numbers(request: Request, name: str) -> list[str]:
     return numbers
 
 
+def _number_test(attr: str, wanted: list[str]) -> Callable[[Call], bool]:
+    def test(call: Call) -> bool:
+        value = getattr(call, attr) or ""
+        return any(same_number(value, number) for number in wanted)
+
+    return test
+
+
 def _filters(request: Request) -> list[Callable[[Call], bool]]:
     query = request.query_params
     tests: list[Callable[[Call], bool]] = []
@@ -107,11 +115,7 @@ def _filters(request: Request) -> list[Callable[[Call], bool]]:
     for name, attr in (("To", "to_number"), ("From", "from_number"), ("PhoneNumber", "caller_id")):
         wanted = _numbers(request, name)
         if wanted:
-            tests.append(
-                lambda call, w=wanted, a=attr: any(
-                    same_number(getattr(call, a) or "", n) for n in w
-                )
-            )
+            tests.append(_number_test(attr, wanted))
     statuses = [s.lower() for s in _list(request, "Status", 10)]
     if statuses:
         tests.append(lambda call: _SHOWN.get(call.status, call.status) in statuses)
@@ -131,9 +135,11 @@ def _filters(request: Request) -> list[Callable[[Call], bool]]:
     if "Price" in query:
         prices = _range(query["Price"], "Price", _parse_price)
         tests.append(
-            lambda call: call.details_ready
-            and call.price is not None
-            and _within(Decimal(call.price), prices)
+            lambda call: (
+                call.details_ready
+                and call.price is not None
+                and _within(Decimal(call.price), prices)
+            )
         )
     return tests
 
@@ -148,9 +154,7 @@ def _page_size(request: Request) -> int:
 
 
 def _page_uri(request: Request, **cursor: str) -> str:
-    pairs = [
-        (k, v) for k, v in request.query_params.multi_items() if k not in ("Before", "After")
-    ]
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in ("Before", "After")]
     pairs += list(cursor.items())
     query = urlencode(pairs)
     return request.url.path + (f"?{query}" if query else "")

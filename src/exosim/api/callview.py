@@ -65,7 +65,10 @@ def call_fields(call: Call, fmt: Fmt, exophone_number: str | None = None) -> dic
 def _overlap_seconds(a: Leg, b: Leg) -> int:
     if None in (a.answered_at, a.ended_at, b.answered_at, b.ended_at):
         return 0
-    assert a.answered_at and a.ended_at and b.answered_at and b.ended_at  # for the type checker
+    assert a.answered_at
+    assert a.ended_at
+    assert b.answered_at
+    assert b.ended_at
     start = max(a.answered_at, b.answered_at)
     end = min(a.ended_at, b.ended_at)
     return max(0, int((end - start).total_seconds()))

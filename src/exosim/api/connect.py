@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from exosim.api.forms import Params
-from exosim.api.phonenum import normalise, require, same_number
+from exosim.api.phonenum import require, same_number
 from exosim.api.render import ExotelError
 from exosim.model import Account, Call, new_sid
 from exosim.store import Store
@@ -68,7 +68,9 @@ def _choice(params: Params, name: str, choices: tuple[str, ...], default: str) -
     raise ExotelError(400, f"{name} must be one of: {', '.join(choices)}")
 
 
-def _http_url(params: Params, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+def _http_url(
+    params: Params, name: str, schemes: tuple[str, ...] = ("http", "https")
+) -> str | None:
     raw = params.get(name)
     if raw is None:
         return None
@@ -101,7 +103,9 @@ def _caller_id(params: Params, store: Store, account: Account) -> tuple[str, str
     for exophone in own:
         if same_number(exophone.phone_number, caller_id):
             return caller_id, exophone.phone_number
-    raise ExotelError(400, f"CallerId {params.get('CallerId')!r} is not an ExoPhone of this account")
+    raise ExotelError(
+        400, f"CallerId {params.get('CallerId')!r} is not an ExoPhone of this account"
+    )
 
 
 def _events(params: Params) -> list[str]:

@@ -81,15 +81,14 @@ def check_dlt(
             raise ExotelError(400, f"DLT template {template_id[:40]!r} is not registered")
         candidates = [template]
     else:
-        candidates = [
-            t for t in store.dlt_templates.values() if entity_id in (None, t.entity_id)
-        ]
+        candidates = [t for t in store.dlt_templates.values() if entity_id in (None, t.entity_id)]
         if not candidates:
             raise ExotelError(400, f"No DLT template is registered for entity {entity_id!r}")
     for template in candidates:
         if entity_id is not None and entity_id != template.entity_id:
             raise ExotelError(
-                400, f"DltEntityId {entity_id[:40]!r} does not own template {template.template_id!r}"
+                400,
+                f"DltEntityId {entity_id[:40]!r} does not own template {template.template_id!r}",
             )
         values = match_template(template, body)
         if values is None:

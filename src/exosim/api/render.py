@@ -74,10 +74,7 @@ def strip_json(segment: str) -> str:
 
 
 def _xml_text(value: object) -> str:
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     text = _XML_ILLEGAL.sub("\ufffd", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

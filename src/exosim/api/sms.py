@@ -98,7 +98,10 @@ async def _deliver(api: ApiState, message: SmsMessage) -> None:
     if message.custom_field is not None:
         fields.append(("CustomField", message.custom_field))
     api.sim.sender.send(
-        endpoint="sms", url=message.status_callback, body="form", fields=fields,
+        endpoint="sms",
+        url=message.status_callback,
+        body="form",
+        fields=fields,
         log=message.callbacks,
     )
 

@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import Request
 
 from exosim.api.ratelimit import RateLimiter
+from exosim.config import SimConfig
+from exosim.model import Account
 from exosim.runtime import Sim
 
 log = logging.getLogger("exosim.api")
@@ -62,3 +64,15 @@ def get_sim(request: Request) -> Sim:
     """The running app's :class:`~exosim.runtime.Sim`."""
     sim: Sim = request.app.state.sim
     return sim
+
+
+def default_account(config: SimConfig) -> Account:
+    """The account every instance starts with (credentials from flags/env)."""
+    return Account(
+        sid=config.account_sid,
+        api_key=config.api_key,
+        api_token=config.api_token,
+        name="default",
+        voice_per_minute=config.voice_per_minute,
+        sms_per_minute=config.sms_per_minute,
+    )

@@ -69,9 +69,7 @@ def _account_for(api: ApiState, incoming: Incoming) -> str:
         if same_number(exophone.phone_number, incoming.to_number):
             return exophone.account_sid
     for message in reversed(list(store.whatsapp.values())):
-        if message.direction == "outbound" and same_number(
-            message.from_number, incoming.to_number
-        ):
+        if message.direction == "outbound" and same_number(message.from_number, incoming.to_number):
             return message.account_sid
     return api.sim.config.account_sid
 

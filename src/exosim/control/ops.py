@@ -9,8 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from exosim.api.render import exotel_time
-from exosim.api.state import api_state, get_sim
-from exosim.app_support import default_account
+from exosim.api.state import api_state, default_account, get_sim
 from exosim.faults import Fault
 
 router = APIRouter()
@@ -42,7 +41,12 @@ class ClockChange(BaseModel):
 def _clock_state(request: Request) -> dict[str, Any]:
     clock = get_sim(request).store.clock
     now = clock.now()
-    return {"mode": clock.mode, "scale": clock.scale, "now": now.isoformat(), "now_ist": exotel_time(now)}
+    return {
+        "mode": clock.mode,
+        "scale": clock.scale,
+        "now": now.isoformat(),
+        "now_ist": exotel_time(now),
+    }
 
 
 @router.get("/clock")

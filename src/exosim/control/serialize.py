@@ -26,3 +26,11 @@ def to_jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(value)
+
+
+def record_json(record: Any) -> dict[str, Any]:
+    """One record (a dataclass) as a JSON object."""
+    result = to_jsonable(record)
+    if not isinstance(result, dict):
+        raise TypeError(f"{type(record).__name__} is not a record")
+    return result

@@ -1,0 +1,5 @@
+"""``python -m exosim``."""
+
+from exosim.cli import main
+
+raise SystemExit(main())

@@ -70,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m exosim``; returns the process exit code."""
     try:
         config = config_from_args(argv)
+    except SystemExit as exc:  # --help, or argparse already printed the error
+        return exc.code if isinstance(exc.code, int) else 2
     except ValueError as exc:  # a malformed EXOSIM_* variable
         print(f"exosim: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -75,10 +76,13 @@ def _set_status(api: ApiState, message: SmsMessage, status: SmsStatus) -> None:
 
 async def _deliver(api: ApiState, message: SmsMessage) -> None:
     """Move a queued message to its terminal status on the clock, then call back."""
+    # Deadlines count from creation, so one manual-clock advance can run every step.
     clock = api.sim.store.clock
-    await clock.sleep(SUBMIT_AFTER)
+    await clock.sleep_until(message.date_created + timedelta(seconds=SUBMIT_AFTER))
     _set_status(api, message, "submitted")
-    await clock.sleep(DELIVER_AFTER)
+    await clock.sleep_until(
+        message.date_created + timedelta(seconds=SUBMIT_AFTER + DELIVER_AFTER)
+    )
     status = _outcome(api, message)
     _set_status(api, message, status)
     message.date_sent = clock.now()

@@ -8,6 +8,7 @@ test needs no set-up).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from exosim.api.phonenum import same_number
@@ -138,9 +139,10 @@ def schedule_auto_reply(api: ApiState, outbound: WhatsAppMessage) -> None:
     if incoming.button_payload is None:
         incoming.button_text = None
     delay = float(getattr(reply, "after", 0.0) or 0.0)
+    due = outbound.date_created + timedelta(seconds=delay)  # "after" counts from the send
 
     async def reply_later() -> None:
-        await api.sim.store.clock.sleep(delay)
+        await api.sim.store.clock.sleep_until(due)
         try:
             receive(api, incoming)
         except ExotelError as exc:

@@ -25,7 +25,11 @@ from exosim.runtime import Sim
 
 def leg_json(leg: Leg) -> dict[str, Any]:
     """One ``Legs[]`` entry."""
-    return {"OnCallDuration": leg.on_call_duration, "Status": leg.status, "AnsweredBy": leg.answered_by}
+    return {
+        "OnCallDuration": leg.on_call_duration,
+        "Status": leg.status,
+        "AnsweredBy": leg.answered_by,
+    }
 
 
 def conversation_duration(call: Call) -> int:

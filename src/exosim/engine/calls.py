@@ -253,9 +253,7 @@ class CallEngine:
             self.start_recording(session)
         await bridge(session, leg2, None)
 
-    async def _until_hangup(
-        self, session: CallSession, body: Coroutine[Any, Any, None]
-    ) -> str:
+    async def _until_hangup(self, session: CallSession, body: Coroutine[Any, Any, None]) -> str:
         """Run ``body`` until it ends, the caller hangs up or TimeLimit passes."""
         call = session.call
         work = asyncio.create_task(body)

@@ -116,7 +116,9 @@ async def bridge(session: CallSession, leg: Leg, max_seconds: float | None) -> s
     session.callee = callee
     talk = callee.script.hangup_after
     if talk is None:
-        talk = DEFAULT_TALK_SECONDS if leg.answered_by != "Machine" else callee.script.message_seconds
+        talk = (
+            DEFAULT_TALK_SECONDS if leg.answered_by != "Machine" else callee.script.message_seconds
+        )
     reason = "callee"
     if max_seconds is not None and max_seconds < talk:
         talk, reason = max_seconds, "max_duration"

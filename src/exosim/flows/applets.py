@@ -98,7 +98,9 @@ async def fetch_text(session: CallSession, url: str, params: dict[str, str]) -> 
         return None
     content_type = response.headers.get("content-type", "")
     if not content_type.lower().startswith("text/plain"):
-        session.event("applet.error", url=url, reason=f"Content-Type {content_type!r} is not text/plain")
+        session.event(
+            "applet.error", url=url, reason=f"Content-Type {content_type!r} is not text/plain"
+        )
         return None
     text = response.text.strip()
     return text or None
@@ -164,9 +166,7 @@ class ConnectSpec(_Lenient):
     parallel_ringing: ParallelRinging = Field(default_factory=ParallelRinging)
 
 
-def parse_spec(
-    session: CallSession, model: type[M], data: dict[str, Any] | None
-) -> M | None:
+def parse_spec(session: CallSession, model: type[M], data: dict[str, Any] | None) -> M | None:
     """Validate a dynamic URL's JSON; None (with an event) when it does not fit."""
     if data is None:
         return None

@@ -116,13 +116,17 @@ async def _gather(session: CallSession, applet: Gather) -> str | None:
         repeat_gather_prompt=applet.repeat_prompt,
     )
     if applet.url is not None:
-        fetched = http.parse_spec(session, http.GatherSpec, await http.fetch_json(session, applet.url))
+        fetched = http.parse_spec(
+            session, http.GatherSpec, await http.fetch_json(session, applet.url)
+        )
         if fetched is None:
             return applet.next
         spec = fetched
     digits = ""
     for attempt in range(1 + spec.repeat_menu):
-        prompt = spec.gather_prompt if attempt == 0 else spec.repeat_gather_prompt or spec.gather_prompt
+        prompt = (
+            spec.gather_prompt if attempt == 0 else spec.repeat_gather_prompt or spec.gather_prompt
+        )
 
         async def play(prompt: Prompt | None = prompt) -> None:
             if prompt is not None:

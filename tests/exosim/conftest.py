@@ -133,6 +133,7 @@ def receiver() -> Iterator[Receiver]:
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden" / "exosim"
 _SID = re.compile(r"\b[0-9a-f]{32}\b")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_FORM_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\+\d{2}%3A\d{2}%3A\d{2}")  # form-encoded
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
 
 
@@ -140,6 +141,7 @@ def normalise(text: str) -> str:
     """Replace what changes per run (sids, timestamps) with stable markers."""
     text = _SID.sub("<SID>", text)
     text = _ISO.sub("<TIMESTAMP>", text)
+    text = _FORM_DATE.sub("<DATE>", text)
     return _DATE.sub("<DATE>", text)
 
 

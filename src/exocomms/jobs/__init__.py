@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from exocomms.jobs.queue import JobQueue
 from exocomms.jobs.registry import Backoff, Handler, Job, JobRegistry, RetryLater
+from exocomms.jobs.store import job_counts
 
-__all__ = ["Backoff", "Handler", "Job", "JobQueue", "JobRegistry", "RetryLater"]
+__all__ = ["Backoff", "Handler", "Job", "JobQueue", "JobRegistry", "RetryLater", "job_counts"]

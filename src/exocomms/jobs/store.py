@@ -83,7 +83,9 @@ async def claim(
                 pick = pick.with_for_update(skip_locked=True)
             rows = (await conn.execute(pick)).all()
             expired = {r.id for r in rows if r.status == "running"}
-            exhausted = [r.id for r in rows if r.status == "running" and r.attempts >= r.max_attempts]
+            exhausted = [
+                r.id for r in rows if r.status == "running" and r.attempts >= r.max_attempts
+            ]
             if exhausted:
                 await conn.execute(
                     update(jobs)
@@ -135,9 +137,7 @@ async def claim(
 
 
 async def _next_due(conn: AsyncConnection) -> datetime | None:
-    pending = (
-        select(func.min(jobs.c.run_at)).where(jobs.c.status == "pending").scalar_subquery()
-    )
+    pending = select(func.min(jobs.c.run_at)).where(jobs.c.status == "pending").scalar_subquery()
     leases = (
         select(func.min(jobs.c.lease_until)).where(jobs.c.status == "running").scalar_subquery()
     )
@@ -234,8 +234,9 @@ async def finish(
                     status="pending",
                     run_at=bindparam("b_run_at", type_=jobs.c.run_at.type),
                     attempts=jobs.c.attempts - bindparam("b_refund"),
-                    last_error=func.coalesce(bindparam("b_error", type_=jobs.c.last_error.type),
-                                             jobs.c.last_error),
+                    last_error=func.coalesce(
+                        bindparam("b_error", type_=jobs.c.last_error.type), jobs.c.last_error
+                    ),
                     lease_until=None,
                     locked_by=None,
                     updated_at=now,

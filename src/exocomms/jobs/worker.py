@@ -189,7 +189,10 @@ class Worker:
             if item.lease_expired:
                 self.stats.reclaimed += 1
                 log.warning(
-                    "jobs.lease_expired_reclaimed", job_id=job.id, kind=job.kind, attempt=job.attempt
+                    "jobs.lease_expired_reclaimed",
+                    job_id=job.id,
+                    kind=job.kind,
+                    attempt=job.attempt,
                 )
             task = asyncio.create_task(self._execute(job), name=f"job:{job.id}")
             self._inflight[task] = job

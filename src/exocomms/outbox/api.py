@@ -49,9 +49,7 @@ class MessageOut(_Out):
     @classmethod
     def of(cls, message: repo.Message) -> MessageOut:
         """From a repository row."""
-        return cls.model_validate(
-            {name: getattr(message, name) for name in cls.model_fields}
-        )
+        return cls.model_validate({name: getattr(message, name) for name in cls.model_fields})
 
 
 class MessageDetailOut(MessageOut):
@@ -100,9 +98,7 @@ async def get_message(message_id: int, session: SessionDep) -> MessageDetailOut:
         body=message.body,
         payload=json.loads(message.body),
         attempt_log=[
-            AttemptOut.model_validate(
-                {name: getattr(a, name) for name in AttemptOut.model_fields}
-            )
+            AttemptOut.model_validate({name: getattr(a, name) for name in AttemptOut.model_fields})
             for a in attempts
         ],
     )

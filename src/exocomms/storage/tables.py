@@ -90,3 +90,11 @@ outbox_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Column("response_excerpt", Text, nullable=True),
 )
+
+# Shared rate limits (GCRA): the theoretical arrival time of the next request per bucket.
+rate_limit_buckets = Table(
+    "rate_limit_buckets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("tat", UTCDateTime, nullable=False),
+)

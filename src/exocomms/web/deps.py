@@ -32,7 +32,9 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[AsyncSession]:
     """A session inside one transaction, committed when the route returns normally."""
     async with runtime.db.transaction() as session:
         yield session

@@ -52,7 +52,9 @@ class AppMetrics:
             ["result"],
             registry=r,
         )
-        self.jobs = Gauge("exocomms_jobs", "Jobs in the database by status.", ["status"], registry=r)
+        self.jobs = Gauge(
+            "exocomms_jobs", "Jobs in the database by status.", ["status"], registry=r
+        )
         self.outbox_messages = Gauge(
             "exocomms_outbox_messages", "Outbox messages by status.", ["status"], registry=r
         )

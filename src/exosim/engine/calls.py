@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Coroutine
 import shutil
 import tempfile
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +59,10 @@ class CallEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._io = 0
         self._recordings_dir: Path | None = None
+        try:  # the loop the calls run on (tests in other threads schedule clock moves on it)
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
 
     # -- public API --------------------------------------------------------------------------
     def start_call(self, call: Call) -> None:
@@ -175,7 +179,7 @@ class CallEngine:
     async def _lifecycle(self, session: CallSession) -> None:
         call = session.call
         clock = session.clock
-        call.start_time = clock.now()
+        call.start_time = call.start_time or clock.now()
         leg1 = Leg(number=call.from_number)
         call.legs.append(leg1)
         if call.direction == "inbound":
@@ -191,7 +195,8 @@ class CallEngine:
             return
         call.status = "in-progress"
         call.answered_by = leg1.answered_by
-        session.start_caller_script()
+        override = call.params.get("hangup_after") if call.direction == "inbound" else None
+        session.start_caller_script(float(override) if override is not None else None)
         if call.flow_id is not None:
             session.event("call.flow", flow_id=call.flow_id)
             callbacks.send_status(self.sim, call, "answered")
@@ -212,10 +217,10 @@ class CallEngine:
         leg1.started_at = clock.now()
         session.event("leg1.ringing", number=call.from_number, exophone=call.caller_id)
         session.caller.note(clock.now(), call.sid, "calling", call.caller_id)
-        hangup_after = call.params.get("hangup_after")
         if call.params.get("missed"):
             await clock.sleep(MISSED_RING_SECONDS)
             leg1.status, leg1.ended_at = "no-answer", clock.now()
+            call.status = "no-answer"
             session.caller.note(clock.now(), call.sid, "hung_up", "before pickup (missed call)")
             session.event("leg1.hangup", reason="missed call")
             if call.flow_id is not None:
@@ -225,10 +230,6 @@ class CallEngine:
         leg1.answered_at = clock.now()
         session.caller.note(clock.now(), call.sid, "answered", "by ExoPhone")
         session.event("leg1.answered", number=call.from_number)
-        if isinstance(hangup_after, int | float):
-            session.caller.script = session.caller.script.model_copy(
-                update={"hangup_after": float(hangup_after)}
-            )
         return True
 
     async def _run_flow(self, session: CallSession, passthru_only: bool = False) -> None:

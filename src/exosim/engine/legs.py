@@ -25,8 +25,8 @@ def phone_for(session: CallSession, number: str) -> VirtualPhone:
     return get_or_create(session.sim.store.phones, number)
 
 
-async def ring(session: CallSession, leg: Leg, leg_no: int, timeout: float) -> RingOutcome:
-    """Ring ``leg`` for at most ``timeout`` s; sets its status unless it is answered.
+async def ring(session: CallSession, leg: Leg, leg_no: int, ring_for: float) -> RingOutcome:
+    """Ring ``leg`` for at most ``ring_for`` s; sets its status unless it is answered.
 
     A cancelled ring (the other party hung up) leaves the leg ``canceled``.
     """
@@ -50,10 +50,10 @@ async def ring(session: CallSession, leg: Leg, leg_no: int, timeout: float) -> R
             await clock.sleep(REJECT_SECONDS)
             phone.note(clock.now(), sid, "rejected")
             return _ended(session, leg, leg_no, "busy", "busy")
-        if script.behaviour == "no_answer" or script.answer_after > timeout:
-            await clock.sleep(timeout)
+        if script.behaviour == "no_answer" or script.answer_after > ring_for:
+            await clock.sleep(ring_for)
             phone.note(clock.now(), sid, "missed")
-            return _ended(session, leg, leg_no, "no-answer", f"not answered in {timeout:g}s")
+            return _ended(session, leg, leg_no, "no-answer", f"not answered in {ring_for:g}s")
         await clock.sleep(script.answer_after)
     except asyncio.CancelledError:
         if leg.status is None:
@@ -79,11 +79,11 @@ def _ended(
 
 
 async def ring_parallel(
-    session: CallSession, legs: list[Leg], first_leg_no: int, timeout: float
+    session: CallSession, legs: list[Leg], first_leg_no: int, ring_for: float
 ) -> Leg | None:
     """Ring every leg at once; the first to answer wins and the others are canceled."""
     tasks = {
-        asyncio.ensure_future(ring(session, leg, first_leg_no + i, timeout)): leg
+        asyncio.ensure_future(ring(session, leg, first_leg_no + i, ring_for)): leg
         for i, leg in enumerate(legs)
     }
     winner: Leg | None = None
@@ -92,9 +92,9 @@ async def ring_parallel(
         while pending and winner is None:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() is None:
-                    if task.result() == "answered" and winner is None:
-                        winner = tasks[task]
+                ok = not task.cancelled() and task.exception() is None
+                if ok and task.result() == "answered" and winner is None:
+                    winner = tasks[task]
     finally:
         for task in pending:
             task.cancel()

@@ -102,14 +102,19 @@ class CallSession:
         return work.result()
 
     # -- the caller's phone ------------------------------------------------------------------
-    def start_caller_script(self) -> None:
-        """Timers that start when the caller is connected: timed key presses, hang-up."""
+    def start_caller_script(self, hangup_after: float | None = None) -> None:
+        """Timers that start when the caller is connected: timed key presses, hang-up.
+
+        Args:
+            hangup_after: overrides the script's ``hangup_after`` for this call.
+        """
         script = self.caller.script
         for rule in script.keys:
             if rule.at is not None:
                 self.spawn(self._press_later(rule.at, rule.keys, self.caller))
-        if script.hangup_after is not None:
-            self.spawn(self._hang_up_later(script.hangup_after))
+        hangup_after = script.hangup_after if hangup_after is None else hangup_after
+        if hangup_after is not None:
+            self.spawn(self._hang_up_later(hangup_after))
 
     async def _hang_up_later(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
@@ -205,7 +210,7 @@ class CallSession:
         *,
         max_digits: int,
         finish_on_key: str | None,
-        timeout: float,
+        wait_seconds: float,
         prompt: Callable[[], Awaitable[None]] | None = None,
     ) -> str:
         """Collect keys (barge-in allowed during ``prompt``) until the limit, key or timeout."""
@@ -215,7 +220,7 @@ class CallSession:
                 await prompt()
             digits = ""
             while len(digits) < max(1, max_digits):
-                key = await self.within(self._keys.get(), timeout)
+                key = await self.within(self._keys.get(), wait_seconds)
                 if key is None or (finish_on_key and key == finish_on_key):
                     break
                 digits += key
@@ -283,10 +288,10 @@ class CallSession:
         params: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
-        timeout: float,
+        limit: float,
         label: str,
     ) -> httpx.Response | None:
-        real_timeout = max(timeout, self.sim.config.callback_timeout)
+        real_timeout = max(limit, self.sim.config.callback_timeout)
         send = self.sim.http.request(
             method,
             url,
@@ -297,14 +302,14 @@ class CallSession:
         )
         self.engine.io_started()
         try:
-            response = await self.within(send, timeout)
+            response = await self.within(send, limit)
         except (httpx.HTTPError, ValueError) as exc:
             self.event(f"{label}.response", url=url, error=f"{type(exc).__name__}: {exc}")
             return None
         finally:
             self.engine.io_finished()
         if response is None:
-            self.event(f"{label}.response", url=url, error=f"timed out after {timeout:g}s")
+            self.event(f"{label}.response", url=url, error=f"timed out after {limit:g}s")
             return None
         self.event(
             f"{label}.response",

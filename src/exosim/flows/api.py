@@ -1,4 +1,4 @@
-"""``/_exosim/flows``: create, read, replace and delete App Bazaar flows, assign them to ExoPhones."""
+"""``/_exosim/flows``: create, read, replace and delete flows; assign them to ExoPhones."""
 
 from __future__ import annotations
 

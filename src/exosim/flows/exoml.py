@@ -17,7 +17,8 @@ Malformed XML (or a failed fetch) hangs up gracefully with an ``exoml.error`` ev
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - DTDs are refused before parsing (see _parse)
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 
 from exosim.api.phonenum import display
 from exosim.engine.legs import bridge, ring
@@ -33,11 +34,14 @@ class ExoMlError(Exception):
     """The document cannot be run."""
 
 
+@dataclass
 class _Next:
-    """A verb's outcome: fetch a new document, hang up, or keep going (None)."""
+    """A verb's outcome: fetch a new document (``url``) or hang up; None means keep going."""
 
-    def __init__(self, url: str | None = None, method: str = "POST", fields: dict[str, str] | None = None, hangup: bool = False) -> None:  # fmt: skip
-        self.url, self.method, self.fields, self.hangup = url, method, fields or {}, hangup
+    url: str | None = None
+    method: str = "POST"
+    fields: dict[str, str] = field(default_factory=dict)
+    hangup: bool = False
 
 
 def _parse(text: str) -> ET.Element:
@@ -169,7 +173,7 @@ async def _gather(session: CallSession, verb: ET.Element) -> _Next | None:
     digits = await session.collect(
         max_digits=_int(verb, "numDigits", 255, 1, 255),
         finish_on_key=verb.get("finishOnKey", "#") or None,
-        timeout=float(_int(verb, "timeout", 5, 1, 600)),
+        wait_seconds=float(_int(verb, "timeout", 5, 1, 600)),
         prompt=prompt,
     )
     if not digits:

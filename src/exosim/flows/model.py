@@ -60,7 +60,7 @@ class Passthru(_Applet):
     on_302: Next = None
     on_error: Next = None  # when unset, failures take the 302 branch (an assumption)
 
-    def targets(self) -> list[str]:  # noqa: D102
+    def targets(self) -> list[str]:
         return [t for t in (self.next, self.on_302, self.on_error) if t]
 
 
@@ -117,7 +117,7 @@ class IvrMenu(_Applet):
             raise ValueError("an ivr_menu needs exactly one of 'text', 'audio_url' or 'url'")
         return self
 
-    def targets(self) -> list[str]:  # noqa: D102
+    def targets(self) -> list[str]:
         return [*self.options.values(), *(t for t in (self.next, self.on_no_input) if t)]
 
 
@@ -145,7 +145,7 @@ class Connect(_Applet):
     start_call_playback: StartPlayback | None = None
     on_no_answer: Next = None  # "nobody answered"; None ends the flow
 
-    def targets(self) -> list[str]:  # noqa: D102
+    def targets(self) -> list[str]:
         return [t for t in (self.next, self.on_no_answer) if t]
 
 

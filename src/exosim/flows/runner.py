@@ -135,7 +135,7 @@ async def _gather(session: CallSession, applet: Gather) -> str | None:
         digits = await session.collect(
             max_digits=spec.max_input_digits,
             finish_on_key=spec.finish_on_key or None,
-            timeout=spec.input_timeout,
+            wait_seconds=spec.input_timeout,
             prompt=play,
         )
         if digits:
@@ -151,7 +151,7 @@ async def _ivr_menu(session: CallSession, applet: IvrMenu) -> str | None:
             await _text_prompt(session, applet.text, applet.audio_url, applet.url)
 
         key = await session.collect(
-            max_digits=1, finish_on_key=None, timeout=applet.input_timeout, prompt=play
+            max_digits=1, finish_on_key=None, wait_seconds=applet.input_timeout, prompt=play
         )
         if key in applet.options:
             session.digits = key

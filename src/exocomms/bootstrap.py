@@ -1,0 +1,109 @@
+"""Build the :class:`~exocomms.runtime.Runtime` of a process from ``Settings``, and close it.
+
+The single place that knows every feature's job handlers: :func:`build_registry` registers
+them all, so ``serve`` (embedded worker) and ``worker`` processes run the same set. A feature
+adds one line to :func:`build_registry` (or registers on ``jobs.registry.default_registry`` at
+import time, which is merged in).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any
+
+import httpx
+
+from exocomms.clock import Clock, SystemClock
+from exocomms.jobs.queue import JobQueue
+from exocomms.jobs.registry import JobRegistry, default_registry
+from exocomms.runtime import Runtime
+from exocomms.settings import Settings
+from exocomms.storage.db import Database
+
+# Default for outbound calls that do not pass their own timeout (every call should).
+DEFAULT_HTTP_TIMEOUT_SECONDS = 10.0
+
+
+@cache
+def service_version() -> str:
+    """The installed package version (``0.0.0+unknown`` when run from a bare checkout)."""
+    try:
+        return importlib.metadata.version("exocomms")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def build_registry() -> JobRegistry:
+    """A registry with the job handlers of every feature slice."""
+    from exocomms.outbox.jobs import register_outbox_handlers
+
+    registry = JobRegistry()
+    register_outbox_handlers(registry)
+    # Feature slices that register at import time on the default registry.
+    for kind in default_registry.kinds():
+        spec = default_registry.get(kind)
+        if spec is not None and kind not in registry:
+            registry.register(kind, spec.fn, max_attempts=spec.max_attempts, backoff=spec.backoff)
+    return registry
+
+
+def build_http_client(settings: Settings) -> httpx.AsyncClient:
+    """The shared outbound HTTP client: a default timeout, our User-Agent, no redirects."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(DEFAULT_HTTP_TIMEOUT_SECONDS),
+        headers={"User-Agent": f"exocomms/{service_version()}"},
+        follow_redirects=False,  # a webhook receiver that redirects is misconfigured; say so
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    registry: JobRegistry | None = None,
+    http: httpx.AsyncClient | None = None,
+    **db_kwargs: Any,
+) -> Runtime:
+    """Everything a process needs, from ``settings`` (any part can be given instead).
+
+    Args:
+        settings: Start-up configuration.
+        clock: Default :class:`~exocomms.clock.SystemClock`.
+        db: Default a new :class:`~exocomms.storage.db.Database` on the configured URL.
+        registry: Default :func:`build_registry`.
+        http: Default :func:`build_http_client`.
+        **db_kwargs: Engine options when the database is built here.
+    """
+    clock = clock or SystemClock()
+    db = db or Database(settings.resolved_database_url, **db_kwargs)
+    registry = registry or build_registry()
+    return Runtime(
+        settings=settings,
+        db=db,
+        clock=clock,
+        queue=JobQueue(db, clock, registry),
+        registry=registry,
+        http=http or build_http_client(settings),
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    """Close the HTTP client and the database pool (each even if the other fails)."""
+    try:
+        await runtime.http.aclose()
+    finally:
+        await runtime.db.dispose()
+
+
+@asynccontextmanager
+async def runtime_context(settings: Settings, **kwargs: Any) -> AsyncIterator[Runtime]:
+    """:func:`build_runtime` for the length of a block, closed afterwards."""
+    runtime = build_runtime(settings, **kwargs)
+    try:
+        yield runtime
+    finally:
+        await close_runtime(runtime)

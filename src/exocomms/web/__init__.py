@@ -1,0 +1,1 @@
+"""The HTTP face of the service: ``create_app(settings)`` and what every route shares."""

@@ -1,0 +1,23 @@
+"""Every router the app serves, in one list: a feature adds its ``api.router`` here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from exocomms.outbox import api as outbox_api
+from exocomms.web import health, metrics
+
+
+def routers() -> list[APIRouter]:
+    """The routers of the service, ops first."""
+    return [
+        health.router,
+        metrics.router,
+        outbox_api.router,
+    ]
+
+
+def include_routers(app: FastAPI) -> None:
+    """Mount :func:`routers` on ``app``."""
+    for router in routers():
+        app.include_router(router)

@@ -26,6 +26,7 @@ from structlog.typing import EventDict, Processor
 from exocomms.phones import mask_text
 
 _HANDLER_NAME = "exocomms"
+_QUIET_LIBRARIES = ("httpx", "httpcore")
 
 
 def mask_value(value: Any) -> Any:
@@ -116,6 +117,9 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    # httpx logs every request at INFO; our own events already say what was called and why.
+    for noisy in _QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None, **initial: Any) -> structlog.stdlib.BoundLogger:

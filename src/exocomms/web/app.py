@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from exocomms.bootstrap import build_runtime, close_runtime, service_version
+from exocomms.clock import Clock
 from exocomms.jobs.worker import Worker
 from exocomms.logging import configure_logging, get_logger
 from exocomms.outbox.jobs import OBSERVER_EXTRA
@@ -33,6 +34,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     runtime: Runtime | None = None,
+    clock: Clock | None = None,
     migrate_on_start: bool = True,
     configure_logs: bool = True,
 ) -> FastAPI:
@@ -42,6 +44,8 @@ def create_app(
         settings: Configuration; default read from the environment.
         runtime: Use this runtime (tests pass one with a manual clock) instead of building
             one at start-up; it is not closed at shutdown.
+        clock: The clock of the runtime built at start-up (the demo's accelerated clock);
+            ignored when ``runtime`` is given.
         migrate_on_start: Bring the schema up to date at start-up.
         configure_logs: Set up structlog from ``settings`` (off when the caller already did).
     """
@@ -53,7 +57,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        rt = runtime if runtime is not None else build_runtime(settings)
+        rt = runtime if runtime is not None else build_runtime(settings, clock=clock)
         rt.extras.setdefault(OBSERVER_EXTRA, metrics)
         app.state.runtime = rt
         stop = asyncio.Event()

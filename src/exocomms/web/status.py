@@ -26,12 +26,14 @@ class DatabaseCheck:
     error: str | None = None
 
 
-async def check_database(db: Database, timeout: float = DATABASE_TIMEOUT_SECONDS) -> DatabaseCheck:
+async def check_database(
+    db: Database, within_seconds: float = DATABASE_TIMEOUT_SECONDS
+) -> DatabaseCheck:
     """Ping the database, timing the round trip (wall time; a probe must not hang)."""
     started = time.perf_counter()
     error: str | None = None
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within_seconds):
             await db.ping()
     except Exception as exc:  # any failure means "unreachable"; the reason goes in the check
         error = type(exc).__name__

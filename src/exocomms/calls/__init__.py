@@ -1,0 +1,1 @@
+"""Calls: the call record, its idempotent state machine and per-purpose retry policy."""

@@ -1,0 +1,32 @@
+"""Timing rules: when a call or a message of a given purpose may reach someone (pure)."""
+
+from exocomms.scheduling.engine import Decision, allowed, check, next_allowed
+from exocomms.scheduling.model import (
+    ANYONE,
+    CATEGORIES,
+    DEFAULT_PURPOSES,
+    ChannelRule,
+    ClassRule,
+    Medium,
+    PurposeClass,
+    Recipient,
+    TimingPolicy,
+    Window,
+)
+
+__all__ = [
+    "ANYONE",
+    "CATEGORIES",
+    "DEFAULT_PURPOSES",
+    "ChannelRule",
+    "ClassRule",
+    "Decision",
+    "Medium",
+    "PurposeClass",
+    "Recipient",
+    "TimingPolicy",
+    "Window",
+    "allowed",
+    "check",
+    "next_allowed",
+]

@@ -27,7 +27,7 @@ _PHONE_IN_TEXT = re.compile(
     r"""
     (?<![\w+])
     (?:
-        \+\d{1,3}[\s-]?\d(?:[\s-]?\d){6,13}             # international: +<cc> then 7-14 digits
+        (?:\+|%2[Bb])\d{1,3}[\s-]?\d(?:[\s-]?\d){6,13}  # +<cc> (or URL-encoded) + 7-14 digits
       | (?:00[\s-]?91[\s-]?|91[\s-]?|0)?[6-9]\d{4}[\s-]?\d{5}  # Indian mobile, 91/0/0091 prefix
       | (?:0|91)[1-5]\d{9}                              # Indian landline with trunk/country prefix
     )
@@ -35,6 +35,7 @@ _PHONE_IN_TEXT = re.compile(
     """,
     re.VERBOSE,
 )
+_URL_PLUS = re.compile(r"^%2[Bb]")
 
 
 def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -50,9 +51,7 @@ def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
     """
     number = _parse(raw, region)
     if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            "not a valid phone number", details={"value": mask_text(str(raw))[:64]}
-        )
+        raise ValidationError("not a valid phone number", details={"value": mask(str(raw)[:64])})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -95,7 +94,7 @@ def mask_text(text: str) -> str:
     """Mask every phone number found in free text (see :func:`mask`)."""
     if not any(ch.isdigit() for ch in text):  # fast path: most log values have no digits
         return text
-    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(0)), text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask(_URL_PLUS.sub("+", m.group(0))), text)
 
 
 def _mask_digits(digits: str) -> str:

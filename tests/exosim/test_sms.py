@@ -96,7 +96,7 @@ def test_dnd_promotional_fails_with_failed_dnd(client: httpx.Client, receiver: R
 
 def test_landline_recipient_fails_invalid_number(client: httpx.Client, receiver: Receiver) -> None:
     manual_clock(client)
-    sent = _send(client, To="08012345678", Body="Hello", StatusCallback=receiver.url + "/s")
+    sent = _send(client, To="02212345678", Body="Hello", StatusCallback=receiver.url + "/s")
     assert sent.status_code == 200
     advance(client, 5)
     (callback,) = receiver.wait_for(1)

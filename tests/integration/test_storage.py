@@ -32,8 +32,15 @@ async def test_timestamps_round_trip_as_aware_utc(db: Database) -> None:
     async with db.transaction() as session:
         await session.execute(
             insert(jobs).values(
-                kind="k", payload={}, status="pending", priority=0, run_at=at, attempts=0,
-                max_attempts=1, created_at=at, updated_at=at,
+                kind="k",
+                payload={},
+                status="pending",
+                priority=0,
+                run_at=at,
+                attempts=0,
+                max_attempts=1,
+                created_at=at,
+                updated_at=at,
             )
         )
     async with db.transaction() as session:
@@ -50,7 +57,34 @@ async def test_naive_datetimes_are_refused(db: Database) -> None:
         async with db.transaction() as session:
             await session.execute(
                 insert(jobs).values(
-                    kind="k", payload={}, status="pending", priority=0, run_at=naive,
-                    attempts=0, max_attempts=1, created_at=naive, updated_at=naive,
+                    kind="k",
+                    payload={},
+                    status="pending",
+                    priority=0,
+                    run_at=naive,
+                    attempts=0,
+                    max_attempts=1,
+                    created_at=naive,
+                    updated_at=naive,
                 )
             )
+
+
+async def test_migrations_match_the_declared_tables(db: Database) -> None:
+    """Every table/column/index in ``tables.metadata`` is created by a migration, and no more."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from exocomms.storage.tables import metadata
+
+    def _diff(conn: object) -> list[object]:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})  # type: ignore[arg-type]
+        return [
+            d
+            for d in compare_metadata(context, metadata)
+            if d[0] != "remove_table" or d[1].name != "alembic_version"
+        ]
+
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(_diff)
+    assert diff == []

@@ -31,6 +31,11 @@ class SlotKind(StrEnum):
     CHOICE = "choice"  # one of a few codes, each with its own phrase per language
 
 
+def t(hi: str, en: str, mr: str) -> Templates:
+    """One prompt's templates: Hindi, English, Marathi (in that order, Hindi first)."""
+    return {Language.HI: hi, Language.EN: en, Language.MR: mr}
+
+
 @dataclass(frozen=True)
 class Slot:
     """A placeholder a prompt may use. ``required`` ones must be in the call's context."""
@@ -65,8 +70,8 @@ class Event:
         return {"kind": self.kind, **asdict(self)}
 
     def values(self) -> dict[str, Any]:
-        """Fields a confirmation prompt may speak (e.g. ``prep_minutes``)."""
-        return asdict(self)
+        """JSON-safe fields a confirmation prompt may speak (e.g. ``prep_minutes``)."""
+        return {k: v for k, v in self.to_dict().items() if k != "kind"}
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ class Worker:
         self._unflushed: dict[int, int] = {}  # job id → attempt: finished, not yet written
         self._results: list[Finish] = []
         self._results_ready = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self._slot_free = asyncio.Event()
         self._wake = asyncio.Event()
 
@@ -254,6 +255,11 @@ class Worker:
 
     async def flush(self) -> None:
         """Write every recorded result now (one transaction)."""
+        # The lock makes a shutdown flush wait for the flusher's write in progress.
+        async with self._flush_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         self._results_ready.clear()
         batch, self._results = self._results, []
         if not batch:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from exocomms.storage.types import BigId, UTCDateTime
@@ -97,4 +98,61 @@ rate_limit_buckets = Table(
     metadata,
     Column("name", String(100), primary_key=True),
     Column("tat", UTCDateTime, nullable=False),
+)
+
+# One row per call we place or receive (PRODUCT.md §1 "voice_calls").
+voice_calls = Table(
+    "voice_calls",
+    metadata,
+    Column("id", String(32), primary_key=True),  # uuid4 hex, our id
+    Column("purpose", String(40), nullable=False),  # vendor_order_confirmation, …
+    Column("status", String(16), nullable=False),  # calls.model.CallStatus
+    Column("direction", String(16), nullable=False),  # outbound | inbound
+    Column("outcome", String(40), nullable=True),  # accepted, rejected, not_acknowledged…
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("vendor_id", String(64), nullable=True),
+    Column("rider_id", String(64), nullable=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("phone", String(20), nullable=False, index=True),  # E.164
+    Column("name", String(200), nullable=True),
+    Column("caller_id", String(20), nullable=True),
+    Column("call_sid", String(64), nullable=True, unique=True),
+    Column("digits", String(64), nullable=True),  # every key pressed, in order
+    Column("prep_time_minutes", Integer, nullable=True),
+    Column("rejection_reason", String(40), nullable=True),
+    Column("recording_url", Text, nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("answered_by", String(16), nullable=True),
+    Column("initiated_at", UTCDateTime, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("duration", Integer, nullable=True),
+    Column("ivr_state", JSON, nullable=True),  # the IVR engine's state between webhooks
+    Column("escalation_id", String(100), nullable=True, index=True),
+    Column("meta", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every callback/applet request/poll result applied to a call, deduplicated by key.
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "call_id",
+        String(32),
+        ForeignKey("voice_calls.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("dedupe_key", String(255), nullable=False),
+    Column("kind", String(40), nullable=False),  # status, applet, details, ivr, …
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("call_id", "dedupe_key", name="uq_call_events_call_id_dedupe_key"),
 )

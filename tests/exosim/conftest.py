@@ -176,3 +176,16 @@ def manual_clock(client: httpx.Client) -> None:
 def advance(client: httpx.Client, seconds: float) -> None:
     """Move the emulator clock forward."""
     control(client, "POST", "clock", json={"advance": seconds})
+
+
+@pytest.fixture(scope="module")
+def shared_client() -> Iterator[httpx.Client]:
+    """One emulator for a whole module, for tests that create nothing (bad input, auth)."""
+    config = SimConfig(port=free_port())
+    with (
+        serve_in_thread(create_app(config), port=config.port) as url,
+        httpx.Client(
+            base_url=url, auth=httpx.BasicAuth(config.api_key, config.api_token), timeout=10
+        ) as http,
+    ):
+        yield http

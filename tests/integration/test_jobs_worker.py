@@ -237,18 +237,22 @@ async def test_graceful_stop_finishes_quick_jobs_and_releases_stuck_ones(h: Harn
 async def test_concurrency_limits_handlers_running_at_once(h: Harness) -> None:
     active = 0
     peak = 0
+    gate = asyncio.Event()
 
     async def handler(runtime: Runtime, job: Job) -> None:
         nonlocal active, peak
         active += 1
         peak = max(peak, active)
-        await asyncio.sleep(0.005)
+        await gate.wait()
         active -= 1
 
     h.registry.register("k", handler)
     async with h.db.transaction() as session:
         await h.runtime.queue.enqueue_many(session, "k", [({}, None)] * 40)
     async with running(h.worker(concurrency=3, batch_size=2)):
+        await wait_until(lambda: _is(active == 3), what="3 running")
+        assert (await job_counts(h.db))["running"] == 3  # full: claims nothing more
+        gate.set()
         await wait_until(lambda: _counts_done(h.db, 40), what="40 done")
     assert peak == 3
 

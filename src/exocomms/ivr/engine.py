@@ -23,7 +23,6 @@ from exocomms.ivr.model import (
     Input,
     Ivr,
     Menu,
-    NoInput,
     Repeat,
     Slot,
     SlotKind,

@@ -173,7 +173,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data}
     try:
         if cls is VendorRejected:
-            kwargs["reason"] = RejectReason(kwargs.get("reason"))
+            kwargs["reason"] = RejectReason(str(kwargs.get("reason")))
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"bad {cls.kind} event: {exc}") from None
@@ -276,9 +276,12 @@ class Ivr:
                 )
         actions: list[tuple[str, Action]] = [("start", self.start)]
         for mid, menu in self.menus.items():
-            for pid in (*menu.intro, *menu.prompt, menu.wrong_key_prompt, menu.no_input_prompt):
-                if pid is not None and pid not in self.prompts:
-                    problems.append(f"menu {mid!r} uses unknown prompt {pid!r}")
+            used = (*menu.intro, *menu.prompt, menu.wrong_key_prompt, menu.no_input_prompt)
+            problems.extend(
+                f"menu {mid!r} uses unknown prompt {u!r}"
+                for u in used
+                if u is not None and u not in self.prompts
+            )
             for key, action in menu.options.items():
                 if not key or not set(key) <= DTMF_KEYS or len(key) > menu.num_digits:
                     problems.append(f"menu {mid!r} has a bad key {key!r}")

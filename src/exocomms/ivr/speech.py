@@ -16,9 +16,17 @@ from exocomms.errors import ValidationError
 from exocomms.telephony.callflow import Language
 
 # (singular, plural) per language; Hindi/Marathi nouns here change with number too.
-_RUPEE = {Language.HI: ("रुपया", "रुपये"), Language.EN: ("rupee", "rupees"), Language.MR: ("रुपया", "रुपये")}
+_RUPEE = {
+    Language.HI: ("रुपया", "रुपये"),
+    Language.EN: ("rupee", "rupees"),
+    Language.MR: ("रुपया", "रुपये"),
+}
 _PAISA = {Language.HI: ("पैसा", "पैसे"), Language.EN: ("paisa", "paise"), Language.MR: ("पैसा", "पैसे")}
-_MINUTE = {Language.HI: ("मिनट", "मिनट"), Language.EN: ("minute", "minutes"), Language.MR: ("मिनिट", "मिनिटे")}
+_MINUTE = {
+    Language.HI: ("मिनट", "मिनट"),
+    Language.EN: ("minute", "minutes"),
+    Language.MR: ("मिनिट", "मिनिटे"),
+}
 _HOUR = {Language.HI: ("घंटा", "घंटे"), Language.EN: ("hour", "hours"), Language.MR: ("तास", "तास")}
 _ITEM = {Language.HI: ("आइटम", "आइटम"), Language.EN: ("item", "items"), Language.MR: ("वस्तू", "वस्तू")}
 _AND = {Language.HI: "और", Language.EN: "and", Language.MR: "आणि"}
@@ -40,7 +48,7 @@ def group_indian(n: int) -> str:
     if len(digits) <= 3:
         return sign + digits
     head, tail = digits[:-3], digits[-3:]
-    groups = []
+    groups: list[str] = []
     while len(head) > 2:
         groups.insert(0, head[-2:])
         head = head[:-2]

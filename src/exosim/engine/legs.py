@@ -20,6 +20,11 @@ DEFAULT_RING_TIMEOUT = 30.0  # seconds a leg rings when the request gives no Tim
 REJECT_SECONDS = 1.0  # a busy/switched-off network answer takes this long
 
 
+def dial_number(raw: str) -> str:
+    """A number to dial in E.164 when it parses (kept as given otherwise, to fail later)."""
+    return phone_key(raw) or raw.strip()
+
+
 def phone_for(session: CallSession, number: str) -> VirtualPhone:
     """The virtual phone behind ``number`` (created unscripted when unknown)."""
     return get_or_create(session.sim.store.phones, number)

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from exosim.api.phonenum import display
-from exosim.engine.legs import bridge, ring
+from exosim.engine.legs import bridge, dial_number, ring
 from exosim.engine.session import CallSession
 from exosim.model import Leg
 
@@ -214,9 +214,9 @@ async def _dial(session: CallSession, verb: ET.Element) -> _Next | None:
     limit = verb.get("timeLimit")
     status, winner = "no-answer", None
     for number in numbers:
-        leg = Leg(number=number)
+        leg = Leg(number=dial_number(number))
         call.legs.append(leg)
-        session.dial_whom = number
+        session.dial_whom = leg.number
         outcome = await ring(session, leg, len(call.legs), timeout)
         status = outcome
         if outcome == "answered":

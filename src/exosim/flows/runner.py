@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from exosim.engine.legs import bridge, phone_for, ring, ring_parallel
+from exosim.engine.legs import bridge, dial_number, phone_for, ring, ring_parallel
 from exosim.engine.session import CallSession
 from exosim.flows import applets as http
 from exosim.flows.model import (
@@ -181,9 +181,9 @@ async def _connect(session: CallSession, applet: Connect) -> str | None:
         session.event("connect.nobody", reason="no numbers to dial")
         session.call_type = "incomplete"
         return applet.on_no_answer
-    legs = [Leg(number=number) for number in numbers]
+    legs = [Leg(number=dial_number(number)) for number in numbers]
     winner: Leg | None = None
-    session.dial_whom = numbers[0]
+    session.dial_whom = legs[0].number
     if parallel:
         call.legs.extend(legs)
         winner = await ring_parallel(session, legs, len(call.legs) - len(legs) + 1, max_ring)

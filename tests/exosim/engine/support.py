@@ -154,7 +154,8 @@ class Driver:
                 busy_since = busy_since or time.monotonic()
                 if time.monotonic() - busy_since < self.stuck_after:
                     continue
-            busy_since = None
+            else:
+                busy_since = None
             assert moved < limit, f"not done after {limit} simulated seconds"
             self.advance(step)
             moved += step

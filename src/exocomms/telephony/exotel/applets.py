@@ -176,7 +176,9 @@ def _exotel_time(value: str | None, name: str) -> datetime | None:
     try:
         local = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")
     except ValueError:
-        raise ValidationError(f"{name} is not yyyy-mm-dd hh:mm:ss", details={name: value[:40]})
+        raise ValidationError(
+            f"{name} is not yyyy-mm-dd hh:mm:ss", details={name: value[:40]}
+        ) from None
     return local.replace(tzinfo=IST).astimezone(UTC)
 
 

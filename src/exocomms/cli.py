@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 jobs_app = typer.Typer(help="Inspect and re-run durable jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+flows_app = typer.Typer(help="Exotel App Bazaar flows for our IVRs.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
 console = Console()
 
 
@@ -145,6 +147,49 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="The job to run again.
         console.print(f"[red]job {job_id} not found or not re-runnable[/red]")
         raise typer.Exit(1)
     console.print(f"job {job_id} queued to run again")
+
+
+@flows_app.command("list")
+def flows_list() -> None:
+    """The IVRs exocomms can run."""
+    from exocomms.ivr import flows
+
+    for name in flows.names():
+        console.print(name)
+
+
+@flows_app.command("blueprint")
+def flows_blueprint(
+    ivr: Annotated[str, typer.Argument(help="IVR name (see `exocomms flows list`).")],
+    language: Annotated[str, typer.Option(help="Language of the prompts shown: hi, en, mr.")] = (
+        "hi"
+    ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable flow (exosim loads it as is).")
+    ] = False,
+    flow_id: Annotated[str | None, typer.Option(help="The flow's id in Exotel.")] = None,
+) -> None:
+    """Print the App Bazaar flow an operator creates once in Exotel's dashboard."""
+    from exocomms.errors import ExocommsError
+    from exocomms.ivr import flows
+    from exocomms.telephony.callflow import Language
+    from exocomms.telephony.exotel.blueprint import render
+
+    settings = Settings()
+    try:
+        definition = flows.get(ivr)
+        text = render(
+            definition,
+            base_url=settings.public_base_url,
+            token=settings.resolved_webhook_token,
+            language=Language.parse(language),
+            as_json=as_json,
+            flow_id=flow_id,
+        )
+    except ExocommsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    typer.echo(text)
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in stubs
+class _StdoutHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stdout`` is *now* (pytest and the CLI swap it at run time)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:

@@ -83,7 +83,7 @@ def mask(number: str, region: str = DEFAULT_REGION) -> str:
     masked completely except its last four digits, so nothing useful leaks either way.
     """
     parsed = _parse(number, region)
-    if parsed is not None and parsed.national_number:
+    if parsed is not None and phonenumbers.is_possible_number(parsed):
         national = phonenumbers.national_significant_number(parsed)
         return f"+{parsed.country_code}{_mask_digits(national)}"
     digits = re.sub(r"\D", "", number)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,14 @@ from exosim.app import create_app
 from exosim.config import SimConfig
 from exosim.runtime import Sim
 from tests.support.servers import free_port, serve_in_thread
+
+# Building an SSL context costs ~0.2 s and every httpx client builds one; share one.
+TLS = ssl.create_default_context()
+
+
+def http_client(base_url: str, **kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client`` on ``base_url`` that reuses the module's TLS context."""
+    return httpx.Client(base_url=base_url, verify=TLS, timeout=10, **kwargs)
 
 
 @pytest.fixture
@@ -67,7 +76,7 @@ def auth(sim_config: SimConfig) -> httpx.BasicAuth:
 @pytest.fixture
 def client(sim_url: str, auth: httpx.BasicAuth) -> Iterator[httpx.Client]:
     """A sync client on the emulator, authenticated as the default account."""
-    with httpx.Client(base_url=sim_url, auth=auth, timeout=10) as http:
+    with http_client(sim_url, auth=auth) as http:
         yield http
 
 
@@ -184,8 +193,6 @@ def shared_client() -> Iterator[httpx.Client]:
     config = SimConfig(port=free_port())
     with (
         serve_in_thread(create_app(config), port=config.port) as url,
-        httpx.Client(
-            base_url=url, auth=httpx.BasicAuth(config.api_key, config.api_token), timeout=10
-        ) as http,
+        http_client(url, auth=httpx.BasicAuth(config.api_key, config.api_token)) as http,
     ):
         yield http

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.exosim.conftest import Receiver, advance, assert_golden, control, manual_clock
+from tests.exosim.conftest import (
+    Receiver,
+    advance,
+    assert_golden,
+    control,
+    http_client,
+    manual_clock,
+)
 
 CALLS = "/v1/Accounts/exosim/Calls/connect"
 SMS = "/v1/Accounts/exosim/Sms/send"
@@ -21,7 +28,8 @@ def test_call_object_json(client: httpx.Client) -> None:
         "PhoneNumberSid", "Status", "StartTime", "EndTime", "Duration", "Price", "Direction",
         "AnsweredBy", "ForwardedFrom", "CallerName", "Uri", "RecordingUrl",
     ]  # fmt: skip
-    assert len(call["Sid"]) == 32 and int(call["Sid"], 16) >= 0
+    assert len(call["Sid"]) == 32
+    assert int(call["Sid"], 16) >= 0
     assert call["Uri"] == f"/v1/Accounts/exosim/Calls/{call['Sid']}.json"
     assert_golden("call_connect.json", response.text)
 
@@ -47,7 +55,7 @@ def test_sms_message_json_and_xml(client: httpx.Client) -> None:
 
 def test_rest_exception_json_and_xml(sim_url: str) -> None:
     bad = httpx.BasicAuth("exosim-key", "wrong-token")
-    with httpx.Client(base_url=sim_url, auth=bad) as http:
+    with http_client(sim_url, auth=bad) as http:
         as_json = http.post(CALLS + ".json", data=TWO_NUMBERS)
         as_xml = http.post(CALLS, data=TWO_NUMBERS)
     assert (as_json.status_code, as_xml.status_code) == (401, 401)
@@ -69,7 +77,9 @@ def test_whatsapp_202_and_1001(client: httpx.Client) -> None:
         "to": "+919876543210",
         "content": {"type": "text", "text": {"body": "Your order is on the way"}},
     }
-    accepted = client.post("/v2/accounts/exosim/messages", json={"whatsapp": {"messages": [message]}})
+    accepted = client.post(
+        "/v2/accounts/exosim/messages", json={"whatsapp": {"messages": [message]}}
+    )
     assert accepted.status_code == 202
     sid = accepted.json()["response"]["whatsapp"]["messages"][0]["data"]["sid"]
     assert len(sid) == 32
@@ -99,7 +109,8 @@ def test_sms_status_callback_fields(client: httpx.Client, receiver: Receiver) ->
     sid = sent.json()["SMSMessage"]["Sid"]
     advance(client, 5)
     (callback,) = receiver.wait_for(1)
-    assert callback.method == "POST" and callback.path == "/sms-status"
+    assert callback.method == "POST"
+    assert callback.path == "/sms-status"
     assert callback.headers["content-type"] == "application/x-www-form-urlencoded"
     assert "x-exotel-signature" not in callback.headers  # Exotel signs nothing
     assert [name for name, _ in callback.form] == [

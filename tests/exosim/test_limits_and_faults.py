@@ -21,7 +21,8 @@ def test_voice_limit_429_then_freed_after_a_minute(client: httpx.Client) -> None
     limited = client.post(CONNECT, data=CALL)
     assert limited.status_code == 429
     error = limited.json()["RestException"]
-    assert error["Status"] == 429 and "per minute" in error["Message"]
+    assert error["Status"] == 429
+    assert "per minute" in error["Message"]
     # Limits are per API family: SMS still goes through.
     assert client.post(SMS, data=TEXT).status_code == 200
     advance(client, 59)

@@ -51,14 +51,20 @@ def test_dlt_exact_match_accepted(client: httpx.Client, dlt: dict[str, Any]) -> 
         ({"Body": "Dear Asha, your order #A-1042 is out for  delivery. - ShopCo"}, "match"),
         ({"Body": f"Dear {'A' * 30}, your order 1 is out for delivery. - ShopCo"}, "30"),
         (
-            {"Body": "Dear Asha, your order 1 is out for delivery. - ShopCo", "DltTemplateId": "99"},
+            {
+                "Body": "Dear Asha, your order 1 is out for delivery. - ShopCo",
+                "DltTemplateId": "99",
+            },
             "not registered",
         ),
         (
             {"Body": "Dear Asha, your order 1 is out for delivery. - ShopCo", "DltEntityId": "7"},
             "entity",
         ),
-        ({"Body": "Dear Asha, your order 1 is out for delivery. - ShopCo", "From": "OTHERS"}, "Sender"),
+        (
+            {"Body": "Dear Asha, your order 1 is out for delivery. - ShopCo", "From": "OTHERS"},
+            "Sender",
+        ),
         ({"Body": "Completely different text"}, "match"),
     ],
     ids=["extra-space", "long-value", "unknown-template", "wrong-entity", "sender", "no-match"],
@@ -120,7 +126,8 @@ def test_static_bulk_send(client: httpx.Client, to_spelling: list[tuple[str, str
     response = client.post(BASE + "/Sms/send.json", files=files)
     assert response.status_code == 200, response.text
     items = response.json()
-    assert isinstance(items, list) and [list(i) for i in items] == [["SMSMessage"]] * 2
+    assert isinstance(items, list)
+    assert [list(i) for i in items] == [["SMSMessage"]] * 2
     assert [i["SMSMessage"]["To"] for i in items] == ["09876543210", "09812345678"]
 
 
@@ -176,8 +183,8 @@ def test_details_on_both_path_spellings(client: httpx.Client) -> None:
         ("a" * 71, "unicode", 2),
     ],
 )
-def test_sms_units(client: httpx.Client, body: str, encoding: str, units: int) -> None:
-    response = _send(client, Body=body, EncodingType=encoding)
+def test_sms_units(shared_client: httpx.Client, body: str, encoding: str, units: int) -> None:
+    response = _send(shared_client, Body=body, EncodingType=encoding)
     assert response.json()["SMSMessage"]["SmsUnits"] == units
 
 

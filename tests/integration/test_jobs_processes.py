@@ -84,7 +84,7 @@ async def test_two_worker_processes_never_run_one_job_twice(db: Database) -> Non
     n = 300
     async with db.transaction() as session:
         await session.execute(text(CREATE_RUNS_UNIQUE_JOB))  # a second run of a job would fail
-    children = [await start_child(db, "work", "30", "4") for _ in range(2)]
+    children = list(await asyncio.gather(*(start_child(db, "work", "30", "4") for _ in range(2))))
     try:
         registry = JobRegistry()
         runtime = make_runtime(db, ManualClock(), registry)

@@ -66,7 +66,7 @@ class Receiver:
             )
             action = self.script.pop(0) if self.script else 200
         if action == "slow":
-            await asyncio.sleep(TIMEOUT * 5)
+            await asyncio.sleep(TIMEOUT * 3)
             return Response("late", status_code=200)
         assert isinstance(action, int)
         return Response(f"answer {action} " + "x" * 600, status_code=action)
@@ -76,9 +76,9 @@ class Receiver:
 
 
 @contextmanager
-def receiving(clock: ManualClock, *script: int | str, port: int | None = None) -> Iterator[
-    tuple[Receiver, str]
-]:
+def receiving(
+    clock: ManualClock, *script: int | str, port: int | None = None
+) -> Iterator[tuple[Receiver, str]]:
     receiver = Receiver(clock, list(script))
     with serve_in_thread(receiver.app(), port=port) as base:
         yield receiver, f"{base}/hooks"
@@ -182,13 +182,17 @@ async def test_rollback_stores_nothing_and_sends_nothing(runtime: Runtime) -> No
     clock = runtime.clock
     assert isinstance(clock, ManualClock)
     with receiving(clock) as (receiver, url):
-        with pytest.raises(RuntimeError, match="business rule failed"):
+
+        async def change_that_fails() -> None:
             async with runtime.db.transaction() as session:
-                await session.execute(update(jobs).values(status="pending"))  # some business write
+                await session.execute(update(jobs).values(status="pending"))  # a business write
                 await service.add_message(
                     session, runtime.queue, topic="t.rolled", url=url, payload={"a": 1}, clock=clock
                 )
                 raise RuntimeError("business rule failed")
+
+        with pytest.raises(RuntimeError, match="business rule failed"):
+            await change_that_fails()
         assert await count(runtime.db, outbox_messages) == 0
         assert await count(runtime.db, jobs) == 0
         kept = await add(runtime, url, topic="t.kept")
@@ -245,7 +249,10 @@ async def test_timeout_is_retried(runtime: Runtime) -> None:
             await retry_scheduled(runtime, message_id, 1)
             await delivered(runtime, message_id)
     logged = await attempts(runtime.db, message_id)
-    assert [(a.status_code, a.error) for a in logged] == [(None, "timeout (ReadTimeout)"), (200, None)]
+    assert [(a.status_code, a.error) for a in logged] == [
+        (None, "timeout (ReadTimeout)"),
+        (200, None),
+    ]
     assert (await message(runtime.db, message_id)).status == "delivered"
     assert len(receiver.received) == 2
 
@@ -265,7 +272,8 @@ async def test_worker_restart_loses_nothing(db: Database) -> None:
     assert stored.status == "pending"
     (failed,) = await attempts(db, message_id)
     assert failed.status_code is None
-    assert failed.error is not None and failed.error.startswith("ConnectError")
+    assert failed.error is not None
+    assert failed.error.startswith("ConnectError")
 
     second = make_runtime(db, clock)  # a new process: new queue, registry, HTTP client
     try:
@@ -275,7 +283,8 @@ async def test_worker_restart_loses_nothing(db: Database) -> None:
     finally:
         await second.http.aclose()
     assert (await message(db, message_id)).status == "delivered"
-    assert len(receiver.received) == 1 and receiver.received[0]["verified"]
+    assert len(receiver.received) == 1
+    assert receiver.received[0]["verified"]
     assert [a.attempt for a in await attempts(db, message_id)] == [1, 2]
 
 
@@ -333,7 +342,8 @@ async def test_same_idempotency_key_is_stored_once(runtime: Runtime) -> None:
     assert await count(runtime.db, outbox_messages) == 2
     assert await count(runtime.db, jobs) == 2
     generated = (await message(runtime.db, other)).idempotency_key
-    assert generated.startswith("exocomms-") and len(generated) > 20
+    assert generated.startswith("exocomms-")
+    assert len(generated) > 20
 
 
 async def test_body_is_canonical_json(runtime: Runtime) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import text
 
 from exocomms.clock import Clock, SystemClock
@@ -107,8 +108,13 @@ async def start_child(db: Database, mode: str, *args: str) -> asyncio.subprocess
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 30)
-    assert line.strip() == b"ready", line
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line.strip() == b"ready", line
+    except BaseException:
+        proc.kill()  # never leave a stray worker behind
+        await proc.wait()
+        raise
     return proc
 
 
@@ -122,6 +128,8 @@ async def record_run(runtime: Runtime, job: Job) -> None:
 
 
 async def _child(mode: str, lease: float, concurrency: int) -> None:
+    # stdout is the protocol with the test ("ready", "started N"); logs go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     url = os.environ["JOBS_CHILD_URL"]
     kwargs: dict[str, Any] = {}
     if schema := os.environ.get("JOBS_CHILD_SCHEMA"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -41,10 +42,12 @@ ZONES = [
     "UTC",
 ]
 CELL = timedelta(minutes=15)
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-quarter_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
-second_times = st.builds(time, st.integers(0, 23), st.integers(0, 59), st.integers(0, 59))
+# Hours 0-3 are over-weighted: that is where DST changes happen.
+hours = st.integers(0, 23) | st.integers(0, 3)
+quarter_times = st.builds(time, hours, st.sampled_from([0, 15, 30, 45]))
+second_times = st.builds(time, hours, st.integers(0, 59), st.integers(0, 59))
 rules = st.builds(
     ChannelRule,
     enabled=st.sampled_from([True, True, True, False]),
@@ -59,16 +62,44 @@ instants = st.datetimes(
 )
 
 
+@cache
+def offset_changes(zone: str, year: int) -> tuple[datetime, ...]:
+    """Instants of ``year`` where ``zone`` changes its UTC offset (to the minute)."""
+    tz, found = ZoneInfo(zone), []
+    t = datetime(year, 1, 1, tzinfo=UTC)
+    while t.year == year:
+        nxt = t + timedelta(hours=6)
+        if t.astimezone(tz).utcoffset() != nxt.astimezone(tz).utcoffset():
+            m = t
+            while m.astimezone(tz).utcoffset() == t.astimezone(tz).utcoffset():
+                m += timedelta(minutes=1)
+            found.append(m)
+        t = nxt
+    return tuple(found)
+
+
 @st.composite
-def scenarios(draw: st.DrawFn, times: st.SearchStrategy[time] = quarter_times) -> tuple[
-    datetime, TimingPolicy, PurposeClass, Medium, Recipient
-]:
-    now = draw(instants)
+def near_dst(draw: st.DrawFn, zone: str) -> datetime:
+    """An instant up to 30 hours before one of the zone's offset changes (or any instant)."""
+    year = draw(st.integers(1996, 2039))
+    changes = offset_changes(zone, year)
+    if not changes:
+        return draw(instants)
+    before = draw(st.integers(0, 30 * 3600).map(lambda s: timedelta(seconds=s)))
+    return draw(st.sampled_from(changes)) - before
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn, times: st.SearchStrategy[time] = quarter_times
+) -> tuple[datetime, TimingPolicy, PurposeClass, Medium, Recipient]:
+    zone = draw(st.sampled_from(ZONES))
+    now = draw(instants | near_dst(zone))
     window = st.builds(Window, times, times)
     near = st.integers(-2, 20).map(lambda n: now.date() + timedelta(days=n))
     rule = draw(rules)
     policy = TimingPolicy(
-        timezone=draw(st.sampled_from(ZONES)),
+        timezone=zone,
         business_hours=draw(window),
         dnd_window=draw(window),
         promo_window=draw(window),
@@ -83,10 +114,18 @@ def scenarios(draw: st.DrawFn, times: st.SearchStrategy[time] = quarter_times) -
         dnd_full=draw(st.booleans()),
         blocked_categories=draw(st.frozensets(st.just("food_beverages"))),
     )
-    return now, policy, draw(st.sampled_from(list(PurposeClass))), draw(st.sampled_from(Medium)), recipient
+    return (
+        now,
+        policy,
+        draw(st.sampled_from(list(PurposeClass))),
+        draw(st.sampled_from(Medium)),
+        recipient,
+    )
 
 
-def oracle(policy: TimingPolicy, cls: PurposeClass, recipient: Recipient) -> Callable[[datetime], bool]:
+def oracle(
+    policy: TimingPolicy, cls: PurposeClass, recipient: Recipient
+) -> Callable[[datetime], bool]:
     """A naive predicate, written independently of the engine."""
     zone = ZoneInfo(policy.timezone)
     rule = policy.rules[cls].call

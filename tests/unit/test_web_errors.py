@@ -56,7 +56,7 @@ def _test_router() -> APIRouter:
 
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
-    settings = Settings(_env_file=None, data_dir=tmp_path, embedded_worker=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path, embedded_worker=False)  # type: ignore[call-arg]  # _env_file is pydantic-settings'  init-only option
     application = create_app(settings)
     application.include_router(_test_router())
     return application
@@ -76,7 +76,8 @@ def assert_error_body(response: httpx.Response, status: int, code: str) -> dict[
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     return dict(body["error"])
 
 
@@ -159,14 +160,16 @@ async def test_unhandled_exception_is_500_with_request_id_and_logged(
     error = assert_error_body(response, 500, "internal_error")
     assert error["details"] == {"requestId": "req-boom-1"}
     assert response.headers["x-request-id"] == "req-boom-1"
-    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    assert "hunter2" not in response.text
+    assert "RuntimeError" not in response.text
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     failure = next(r for r in records if r["event"] == "request.unhandled_error")
     assert failure["request_id"] == "req-boom-1"
     assert "RuntimeError" in failure["exception"]
     assert "9876543210" not in stream.getvalue()  # masked even inside the traceback
     access = next(r for r in records if r["event"] == "request")
-    assert access["status"] == 500 and access["route"] == "/_t/boom"
+    assert access["status"] == 500
+    assert access["route"] == "/_t/boom"
 
 
 async def test_request_id_round_trip(client: httpx.AsyncClient) -> None:
@@ -178,7 +181,7 @@ async def test_request_id_round_trip(client: httpx.AsyncClient) -> None:
     assert generated.headers["x-request-id"] != other.headers["x-request-id"]
 
 
-@pytest.mark.parametrize("bad", ["has space", "x" * 129, "semi;colon", "quote\"s"])
+@pytest.mark.parametrize("bad", ["has space", "x" * 129, "semi;colon", 'quote"s'])
 async def test_insane_request_id_is_replaced(client: httpx.AsyncClient, bad: str) -> None:
     response = await client.get("/_t/missing", headers={"X-Request-ID": bad})
     assert response.headers["x-request-id"] != bad

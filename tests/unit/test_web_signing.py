@@ -55,9 +55,7 @@ def test_verify_accepts_a_good_signature_within_tolerance() -> None:
         ("", TS, None, BODY, NOW),  # no secret configured: fail closed
     ],
 )
-def test_verify_rejects(
-    secret: str, ts: str, sig: str | None, body: bytes, now: datetime
-) -> None:
+def test_verify_rejects(secret: str, ts: str, sig: str | None, body: bytes, now: datetime) -> None:
     good = sign(SECRET, TS, BODY)
     assert not verify(secret, ts, good if sig is None else sig, body, now)
 

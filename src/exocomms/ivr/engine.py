@@ -211,13 +211,17 @@ def _normalise(slot: Slot, value: Any) -> Any:
     if kind is SlotKind.ITEMS:
         if not isinstance(value, list | tuple):
             raise ValidationError("items must be a list")
-        return [
-            {"name": str(li["name"]), "quantity": str(speech.to_decimal(li.get("quantity", 1)))}
-            for li in value
-        ]
+        return [_item(li) for li in value]
     if kind is SlotKind.CHOICE:
         if str(value) not in slot.choices:
             raise ValidationError(f"must be one of {sorted(slot.choices)}")
         return str(value)
     text = " ".join(str(value).split())
     return text[: slot.max_length]
+
+
+def _item(line: Any) -> dict[str, str]:
+    if not isinstance(line, Mapping) or not isinstance(line.get("name"), str):
+        raise ValidationError("each item needs a name")
+    quantity = speech.to_decimal(line.get("quantity", 1))
+    return {"name": " ".join(line["name"].split()), "quantity": str(quantity)}

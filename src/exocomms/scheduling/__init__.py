@@ -3,16 +3,13 @@
 from exocomms.scheduling.engine import Decision, allowed, check, next_allowed
 from exocomms.scheduling.model import (
     ANYONE,
-    CATEGORIES,
-    DEFAULT_PURPOSES,
     ChannelRule,
     ClassRule,
-    Medium,
-    PurposeClass,
     Recipient,
     TimingPolicy,
     Window,
 )
+from exocomms.scheduling.purposes import CATEGORIES, DEFAULT_PURPOSES, Medium, PurposeClass
 
 __all__ = [
     "ANYONE",

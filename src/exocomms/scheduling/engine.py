@@ -27,12 +27,11 @@ from exocomms.scheduling.model import (
     ANYONE,
     DAY_SECONDS,
     ChannelRule,
-    Medium,
-    PurposeClass,
     Recipient,
     TimingPolicy,
     Window,
 )
+from exocomms.scheduling.purposes import Medium, PurposeClass
 
 Spans = tuple[tuple[int, int], ...]
 
@@ -224,9 +223,11 @@ def _candidates(day: date, spans: Spans, zone: ZoneInfo) -> list[datetime]:
             if instant.astimezone(zone).replace(tzinfo=None) == wall:  # not in a DST gap
                 out.add(instant)
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    for instant in _transitions(zone, midnight - timedelta(hours=16), midnight + timedelta(hours=40)):
+    for instant in _transitions(
+        zone, midnight - timedelta(hours=16), midnight + timedelta(hours=40)
+    ):
         if instant.astimezone(zone).date() == day:
-            pass
+            out.add(instant)
     return sorted(out)
 
 
@@ -263,7 +264,8 @@ def next_allowed(
         return [
             c
             for c in _candidates(day, spans, zone)
-            if c >= start and allowed(c, purpose, recipient, policy, medium, category=category).allowed
+            if c >= start
+            and allowed(c, purpose, recipient, policy, medium, category=category).allowed
         ]
 
     # A holiday occurrence blocks at most one allowed date, so (holidays + 1) full weeks

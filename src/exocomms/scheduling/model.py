@@ -34,92 +34,29 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exocomms.errors import ValidationError
+from exocomms.scheduling.holidays import (
+    INDIA_NATIONAL_HOLIDAYS,
+    WEEKDAYS,
+    check_month_day,
+    parse_date,
+    parse_month_day,
+    parse_weekday,
+)
+from exocomms.scheduling.purposes import (
+    CATEGORIES,
+    DEFAULT_PURPOSES,
+    Medium,
+    PurposeClass,
+)
 
 DAY_SECONDS = 86_400
 
 
-class PurposeClass(StrEnum):
-    """DLT traffic types; each has its own timing rule."""
-
-    TRANSACTIONAL = "transactional"
-    SERVICE = "service"
-    SERVICE_EXPLICIT = "service_explicit"
-    PROMOTIONAL = "promotional"
-
-
-class Medium(StrEnum):
-    """What the rule is about: a phone call, or a text (SMS, WhatsApp and push follow SMS)."""
-
-    CALL = "call"
-    SMS = "sms"
-
-
-_T, _S, _X, _P = (
-    PurposeClass.TRANSACTIONAL,
-    PurposeClass.SERVICE,
-    PurposeClass.SERVICE_EXPLICIT,
-    PurposeClass.PROMOTIONAL,
-)
-
-#: Concrete purposes used across the service, and their class.
-DEFAULT_PURPOSES: Mapping[str, PurposeClass] = MappingProxyType(
-    {
-        # Order operations: the platform cannot work without them.
-        "order_confirmation": _T,
-        "delivery_update": _T,
-        "otp_verification": _T,
-        "vendor_new_order": _T,
-        "vendor_order_reminder": _T,
-        "vendor_prep_reminder": _T,
-        "rider_assignment": _T,
-        "rider_delivery_alert": _T,
-        "address_change": _T,
-        "customer_status": _T,
-        "customer_delay": _T,
-        "missed_call_callback": _T,
-        "masked_call": _T,
-        "admin_alert": _T,
-        # Service-implicit: about something the person already bought or asked for.
-        "payment_reminder": _S,
-        "feedback_request": _S,
-        "support_callback": _S,
-        # Service-explicit: allowed only with recorded consent.
-        "abandoned_cart": _X,
-        "lead_call": _X,
-        # Promotional, including the campaign templates; "custom" is unknown content, so it
-        # gets the strictest class.
-        "promotional_offer": _P,
-        "area_launch": _P,
-        "free_delivery": _P,
-        "diwali": _P,
-        "rakhi": _P,
-        "inactive_user": _P,
-        "vendor_invite": _P,
-        "custom": _P,
-    }
-)
-
-#: NCPR preference categories (TRAI); a recipient may block any of them.
-CATEGORIES = frozenset(
-    {
-        "banking",
-        "real_estate",
-        "education",
-        "health",
-        "consumer_goods_automobiles",
-        "communication_it_entertainment",
-        "tourism",
-        "food_beverages",
-    }
-)
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -210,7 +147,9 @@ class Window:
         data = _only_keys(data, {"start", "end"}, what)
         if "start" not in data or "end" not in data:
             raise _bad(f"{what} needs both start and end")
-        return cls(parse_time(data["start"], f"{what}.start"), parse_time(data["end"], f"{what}.end"))
+        return cls(
+            parse_time(data["start"], f"{what}.start"), parse_time(data["end"], f"{what}.end")
+        )
 
 
 @dataclass(frozen=True)
@@ -279,14 +218,12 @@ class ClassRule:
 _PROMO = ChannelRule(outside_dnd_window=True, promo_window=True, holidays=False)
 DEFAULT_RULES: Mapping[PurposeClass, ClassRule] = MappingProxyType(
     {
-        _T: ClassRule(),
-        _S: ClassRule(call=ChannelRule(outside_dnd_window=True)),
-        _X: ClassRule(call=ChannelRule(outside_dnd_window=True)),
-        _P: ClassRule(call=_PROMO, sms=_PROMO),
+        PurposeClass.TRANSACTIONAL: ClassRule(),
+        PurposeClass.SERVICE: ClassRule(call=ChannelRule(outside_dnd_window=True)),
+        PurposeClass.SERVICE_EXPLICIT: ClassRule(call=ChannelRule(outside_dnd_window=True)),
+        PurposeClass.PROMOTIONAL: ClassRule(call=_PROMO, sms=_PROMO),
     }
 )
-#: India's three national holidays (month, day); other holidays move with the calendar.
-INDIA_NATIONAL_HOLIDAYS = frozenset({(1, 26), (8, 15), (10, 2)})
 
 
 def _zone(name: Any) -> ZoneInfo:
@@ -322,10 +259,7 @@ class TimingPolicy:
         if not all(isinstance(d, int) and 0 <= d <= 6 for d in self.weekend_days):
             raise _bad("weekend days must be weekdays 0 (Monday) to 6 (Sunday)")
         for month, day in self.annual_holidays:
-            try:
-                date(2000, month, day)  # a leap year, so 02-29 is accepted
-            except ValueError as exc:
-                raise _bad(f"no such annual holiday {month:02d}-{day:02d}") from exc
+            check_month_day(month, day)
         missing = [c.value for c in PurposeClass if c not in self.rules]
         if missing:
             raise _bad(f"timing rules missing for {', '.join(missing)}")
@@ -391,12 +325,12 @@ class TimingPolicy:
             if key in data:
                 kw[key] = Window.from_dict(data[key], key)
         if "weekend_days" in data:
-            kw["weekend_days"] = frozenset(_weekday(v) for v in _list(data, "weekend_days"))
+            kw["weekend_days"] = frozenset(parse_weekday(v) for v in _list(data, "weekend_days"))
         if "holidays" in data:
-            kw["holidays"] = frozenset(_date(v) for v in _list(data, "holidays"))
+            kw["holidays"] = frozenset(parse_date(v) for v in _list(data, "holidays"))
         if "annual_holidays" in data:
             kw["annual_holidays"] = frozenset(
-                _month_day(v) for v in _list(data, "annual_holidays")
+                parse_month_day(v) for v in _list(data, "annual_holidays")
             )
         if "rules" in data:
             rules = _only_keys(data["rules"], {c.value for c in PurposeClass}, "rules")
@@ -419,26 +353,6 @@ def _list(data: Mapping[str, Any], key: str) -> list[Any]:
     if not isinstance(value, list):
         raise _bad(f"{key} must be a list")
     return value
-
-
-def _weekday(value: Any) -> int:
-    if isinstance(value, str) and value[:3].lower() in WEEKDAYS:
-        return WEEKDAYS.index(value[:3].lower())
-    raise _bad(f"weekend_days: unknown day {value!r} (use mon…sun)")
-
-
-def _date(value: Any) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise _bad(f"holidays: {value!r} is not a date like 2026-11-08") from None
-
-
-def _month_day(value: Any) -> tuple[int, int]:
-    match = re.match(r"^(\d\d)-(\d\d)$", value) if isinstance(value, str) else None
-    if match is None:
-        raise _bad(f"annual_holidays: {value!r} is not a month-day like 08-15")
-    return int(match[1]), int(match[2])
 
 
 def _purpose_class(value: Any, what: str) -> PurposeClass:

@@ -68,6 +68,7 @@ def create_app(
             if settings.embedded_worker:
                 worker = Worker(rt)
                 app.state.worker = worker
+                metrics.worker = worker
                 task = asyncio.create_task(worker.run(stop), name="exocomms-embedded-worker")
                 task.add_done_callback(_log_worker_exit)
                 await asyncio.sleep(0)  # let it start, so /health is right from the first request

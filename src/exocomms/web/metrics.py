@@ -7,12 +7,17 @@ database at scrape time, so they are true for the whole cluster, not just this p
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
+from exocomms.jobs.worker import Worker
 from exocomms.logging import get_logger
 from exocomms.runtime import Runtime
 from exocomms.web import status
@@ -23,10 +28,30 @@ router = APIRouter(tags=["ops"])
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+class _WorkerStatsCollector(Collector):
+    """The embedded worker's own counters (claimed, done, failed, dead…), read at scrape."""
+
+    def __init__(self, metrics: AppMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "exocomms_worker_jobs",
+            "Jobs handled by this process's embedded worker since start, by outcome.",
+            labels=["outcome"],
+        )
+        worker = self._metrics.worker
+        if worker is not None:
+            for outcome, value in dataclasses.asdict(worker.stats).items():
+                family.add_metric([outcome], float(value))
+        yield family
+
+
 class AppMetrics:
     """The metrics of one app (several apps in one test process never collide)."""
 
     def __init__(self, version: str) -> None:
+        self.worker: Worker | None = None  # set by the app while its embedded worker runs
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.build_info = Gauge(
@@ -64,6 +89,7 @@ class AppMetrics:
         self.worker_running = Gauge(
             "exocomms_worker_running", "1 if this process runs a job worker.", registry=r
         )
+        r.register(_WorkerStatsCollector(self))
 
     def observe_request(self, method: str, route: str, status_code: int, seconds: float) -> None:
         """Count one finished HTTP request."""

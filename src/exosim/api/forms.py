@@ -75,6 +75,25 @@ class Params:
         return {key for key, _ in self.pairs}
 
 
+def _json_pairs(body: Any) -> list[tuple[str, str]]:
+    """Top-level scalars (and lists of scalars) of a JSON object as form pairs.
+
+    Exotel's v1 takes forms; accepting the same names in a JSON object costs nothing and
+    helps clients that send JSON everywhere.
+    """
+    if not isinstance(body, dict):
+        return []
+    pairs: list[tuple[str, str]] = []
+    for key, value in body.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool):
+                pairs.append((str(key), "true" if item else "false"))
+            elif isinstance(item, str | int | float):
+                pairs.append((str(key), str(item)))
+    return pairs
+
+
 def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
@@ -109,8 +128,9 @@ async def read_params(request: Request) -> Params:
     text = _decode(raw)
     if content_type == "application/json":
         try:
-            return Params(query, json.loads(text) if text.strip() else None)
+            body = json.loads(text) if text.strip() else None
         except json.JSONDecodeError as exc:
             raise ExotelError(400, f"Body is not valid JSON: {exc.msg}") from exc
+        return Params(_json_pairs(body) + query, body)
     # Form-encoded, or no content type at all (some clients omit it).
     return Params(parse_qsl(text, keep_blank_values=True) + query)

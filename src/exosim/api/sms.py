@@ -80,9 +80,7 @@ async def _deliver(api: ApiState, message: SmsMessage) -> None:
     clock = api.sim.store.clock
     await clock.sleep_until(message.date_created + timedelta(seconds=SUBMIT_AFTER))
     _set_status(api, message, "submitted")
-    await clock.sleep_until(
-        message.date_created + timedelta(seconds=SUBMIT_AFTER + DELIVER_AFTER)
-    )
+    await clock.sleep_until(message.date_created + timedelta(seconds=SUBMIT_AFTER + DELIVER_AFTER))
     status = _outcome(api, message)
     _set_status(api, message, status)
     message.date_sent = clock.now()

@@ -60,7 +60,10 @@ def _content(incoming: Incoming) -> dict[str, Any]:
 
 def _profile_name(api: ApiState, number: str) -> str:
     phone = api.sim.store.phones.get(number)
-    name = getattr(phone, "profile_name", None) or getattr(phone, "name", None)
+    # The phones package keeps the display name on the phone's script.
+    name = getattr(phone, "profile_name", None) or getattr(
+        getattr(phone, "script", None), "name", None
+    )
     return name if isinstance(name, str) and name else DEFAULT_PROFILE_NAME
 
 

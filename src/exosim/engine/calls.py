@@ -252,6 +252,16 @@ class CallEngine:
         callbacks.send_status(self.sim, call, "answered")
         if call.record:
             self.start_recording(session)
+        playback = call.params.get("StartPlaybackValueNew")
+        if isinstance(playback, str) and playback:
+            # Pre-connect playback (DOC-NEW): to the callee by default, or to both parties.
+            session.callee = get_or_create(self.sim.store.phones, leg2.number)
+            to = (
+                "both"
+                if str(call.params.get("StartPlaybackToNew", "")).lower() == "both"
+                else "callee"
+            )
+            await session.play(playback, to)
         await bridge(session, leg2, None)
 
     async def _until_hangup(self, session: CallSession, body: Coroutine[Any, Any, None]) -> str:

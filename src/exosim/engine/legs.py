@@ -125,6 +125,8 @@ async def bridge(session: CallSession, leg: Leg, max_seconds: float | None) -> s
             DEFAULT_TALK_SECONDS if leg.answered_by != "Machine" else callee.script.message_seconds
         )
     reason = "callee"
+    if leg.answered_at is not None:  # the callee's script counts from its answer
+        talk = max(0.0, talk - (session.clock.now() - leg.answered_at).total_seconds())
     if max_seconds is not None and max_seconds < talk:
         talk, reason = max_seconds, "max_duration"
     session.event("bridge.start", number=leg.number)

@@ -7,7 +7,8 @@
   A HEAD that is not 2xx fails the prompt (Exotel requires it; an emulator choice to be strict).
 * ``digits`` is always wrapped in double quotes; ``EndTime`` is the constant
   ``1970-01-01 05:30:00``; ``Created`` uses Exotel's usual ``YYYY-MM-DD HH:mm:ss`` (the real
-  format is undocumented in our sources; an assumption).
+  format is undocumented in our sources; an assumption). ``Direction`` is ``incoming`` for calls
+  to an ExoPhone and ``outbound-dial`` for calls placed through the API.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from exosim.api.phonenum import display
 from exosim.engine.legs import bridge, dial_number, ring
@@ -106,7 +107,7 @@ async def run_exoml(session: CallSession, url: str, method: str = "GET") -> bool
         if outcome.hangup:
             return False
         assert outcome.url is not None
-        url, method = outcome.url, outcome.method
+        url, method = urljoin(url, outcome.url), outcome.method  # relative URLs allowed
         fields = {**_base_fields(session), **outcome.fields}
     session.event("exoml.error", url=url, reason=f"more than {MAX_DOCUMENTS} documents")
     return False

@@ -236,12 +236,14 @@ def test_incoming_call_connect_dynamic_url_bridges(
     sid = placed.json()["call_sid"]
     call = driver.finish(sid)
 
-    assert call.direction == "inbound" and call.status == "completed"
+    assert call.direction == "inbound"
+    assert call.status == "completed"
     (dial_hit,) = customer.to("/dial")
     assert dial_hit.headers["exotel-version"] == "1.0"
     assert dial_hit.params["Direction"] == "incoming"
     assert [leg.number for leg in call.legs] == ["+919876543210", "+919800000002"]
-    assert call.legs[1].status == "completed" and call.legs[1].on_call_duration == 20
+    assert call.legs[1].status == "completed"
+    assert call.legs[1].on_call_duration == 20
     assert call.legs[1].answered_by == "Human"
     after_params = customer.to("/after")[0].params
     assert after_params["DialWhomNumber"] == VENDOR
@@ -306,9 +308,11 @@ def test_missed_call_hits_leading_passthru_only(
     client.post("/_exosim/flows/missed/assign", json={"exophone": EXOPHONE}).raise_for_status()
     placed = client.post(f"/_exosim/phones/{CALLER}/call", json={"to": EXOPHONE, "missed": True})
     call = driver.finish(placed.json()["call_sid"])
-    assert call.status == "no-answer" and call.duration == 3
+    assert call.status == "no-answer"
+    assert call.duration == 3
     params = customer.to("/missed")[0].params
-    assert params["CallStatus"] == "no-answer" and params["Direction"] == "incoming"
+    assert params["CallStatus"] == "no-answer"
+    assert params["Direction"] == "incoming"
     assert not any(kind == "heard_tts" for kind, _ in _transcript(client, CALLER))
 
 

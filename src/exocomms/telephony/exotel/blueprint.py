@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from exocomms.errors import ValidationError
-from exocomms.ivr.model import Action, Finish, Goto, Ivr, Menu, Repeat
+from exocomms.ivr.model import Action, Event, Goto, Ivr, Menu, Repeat
 from exocomms.telephony.callflow import Language
 
 # Spoken when our server cannot be reached: the callee's language is unknown then, so both.
@@ -202,29 +202,48 @@ def _say(ivr: Ivr, prompt_ids: tuple[str, ...], language: Language) -> str:
     return " ".join(ivr.prompts[p][language] for p in prompt_ids) or "(nothing)"
 
 
+def _event(event: Event) -> str:
+    fields = ", ".join(f"{k}={v}" for k, v in event.values().items())
+    return f"{event.kind}({fields})" if fields else event.kind
+
+
 def _describe_action(label: str, action: Action, ivr: Ivr, language: Language) -> list[str]:
     if isinstance(action, Goto):
         what = f"menu {action.menu!r}"
     elif isinstance(action, Repeat):
-        what = "say the menu again"
+        what = "the menu again"
     else:
         what = f"say {_say(ivr, action.prompt, language)!r}, hang up"
-    events = ", ".join(e.kind for e in action.events)
-    return [f"  {label}: {what}" + (f" [{events}]" if events else "")]
+    events = ", ".join(_event(e) for e in action.events)
+    return [f"  {label} → {what}" + (f" [{events}]" if events else "")]
 
 
 def _describe_menu(menu_id: str, menu: Menu, ivr: Ivr, language: Language) -> list[str]:
-    lines = [f"  menu {menu_id!r} (1 key of {menu.num_digits}, {menu.timeout_seconds} s):"]
+    lines = [
+        f"  menu {menu_id!r} (up to {menu.num_digits} key(s), {menu.timeout_seconds} s to answer):"
+    ]
     if menu.intro:
-        lines.append(f"    first: {_say(ivr, menu.intro, language)}")
+        lines.append(f"    first time: {_say(ivr, menu.intro, language)}")
     lines.append(f"    says: {_say(ivr, menu.prompt, language)}")
     for key, action in menu.options.items():
         lines += ["  " + line for line in _describe_action(f"key {key}", action, ivr, language)]
-    no_input: Action = menu.on_no_input or Repeat(events=())
-    lines += ["  " + line for line in _describe_action("no input", no_input, ivr, language)]
-    lines.append(
-        f"    wrong key or no input: the menu again, at most {menu.max_misses} times, then"
-    )
-    exhausted: Finish = menu.on_exhausted
-    lines += ["  " + line for line in _describe_action("then", exhausted, ivr, language)]
+    if menu.on_no_input is not None:
+        lines += ["  " + ln for ln in _describe_action("no input", menu.on_no_input, ivr, language)]
+    misses = "wrong key" if menu.on_no_input is not None else "wrong key or no input"
+    lines.append(f"    {misses} → the menu again, at most {menu.max_misses} time(s); then:")
+    lines += ["  " + line for line in _describe_action("then", menu.on_exhausted, ivr, language)]
     return lines
+
+
+def render(
+    ivr: Ivr,
+    *,
+    base_url: str,
+    token: str,
+    language: Language = Language.HI,
+    as_json: bool = False,
+    flow_id: str | None = None,
+) -> str:
+    """What ``exocomms flows blueprint <ivr> [--json] [--language hi]`` prints."""
+    bp = build(ivr, base_url=base_url, token=token, flow_id=flow_id)
+    return to_json(bp) if as_json else to_text(bp, ivr, language)

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +83,18 @@ async def child(url: str, schema: str | None, out: Path, concurrency: int) -> No
     registry.register("bench.timer", record)
     clock = SystemClock()
     settings = Settings(env="test", database_url=url)
-    runtime = Runtime(settings, db, clock, JobQueue(db, clock, registry), registry, httpx.AsyncClient())
+    runtime = Runtime(
+        settings, db, clock, JobQueue(db, clock, registry), registry, httpx.AsyncClient()
+    )
     worker = Worker(runtime, concurrency=concurrency, batch_size=100)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     task = asyncio.create_task(worker.run(stop))
-    while not worker.running:
-        await asyncio.sleep(0.01)
+    await worker.started.wait()
     print("ready", flush=True)
     await task
-    out.write_text(json.dumps({"records": records, "stats": vars(worker.stats)}))
+    data = json.dumps({"records": records, "stats": vars(worker.stats)})
+    await asyncio.to_thread(out.write_text, data)
     await runtime.http.aclose()
     await db.dispose()
 
@@ -124,11 +126,11 @@ async def _drop(kind: str, pg_url: str, schema: str | None) -> None:
         await admin.dispose()
 
 
-async def _wait_done(db: Database, n: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_done(db: Database, n: int, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
     while (await job_counts(db))["done"] < n:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"jobs not done after {timeout}s: {await job_counts(db)}")
+            raise TimeoutError(f"jobs not done after {limit_s}s: {await job_counts(db)}")
         await asyncio.sleep(0.25)  # rarely: on SQLite every read takes the write lock
 
 
@@ -173,7 +175,7 @@ async def run_case(
             )
             if db.dialect == "postgresql":
                 await session.execute(text("SELECT pg_notify('exocomms_jobs', '')"))
-        await _wait_done(db, n, timeout=120 + n / 50)
+        await _wait_done(db, n, limit_s=120 + n / 50)
         async with db.engine.connect() as conn:
             last = (
                 await conn.execute(
@@ -186,7 +188,7 @@ async def run_case(
         start = clock.now() + timedelta(seconds=1.5 + n / 20_000)
         ats = [start + timedelta(seconds=spread * i / n) for i in range(n)]
         await _enqueue(queue, db, "bench.timer", ats)
-        await _wait_done(db, 2 * n, timeout=spread + 120 + n / 50)
+        await _wait_done(db, 2 * n, limit_s=spread + 120 + n / 50)
     finally:
         for proc in procs:
             if proc.returncode is None:
@@ -223,13 +225,19 @@ async def run_case(
     }
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:  # Linux only; the figure is informative
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
 async def _machine(pg_url: str, want_pg: bool) -> list[str]:
-    model = "?"
-    with open("/proc/cpuinfo") as f:  # Linux only; the figure is informative
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    model = _cpu_model()
     lines = [
         f"CPUs: {os.cpu_count()}  ({model})",
         f"Python {platform.python_version()}  SQLite {sqlite3.sqlite_version}",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from exocomms.clock import ManualClock
+from exocomms.clock import ManualClock, SystemClock
 from exocomms.jobs import JobRegistry, job_counts
 from exocomms.jobs.worker import Worker
 from exocomms.storage.db import Database
@@ -76,7 +76,8 @@ async def test_a_killed_worker_s_job_runs_again_after_its_lease_and_completes_on
     assert (row.status, row.attempts, row.locked_by) == ("done", 2, "rescuer")
     runs = await _runs(db)
     assert [(j, a) for j, a, _ in runs] == [(job_id, 1), (job_id, 2)]
-    assert runs[1][2] == "rescuer" and runs[0][2] != "rescuer"
+    assert runs[1][2] == "rescuer"
+    assert runs[0][2] != "rescuer"
     assert worker.stats.reclaimed == 1
 
 
@@ -84,19 +85,29 @@ async def test_two_worker_processes_never_run_one_job_twice(db: Database) -> Non
     n = 300
     async with db.transaction() as session:
         await session.execute(text(CREATE_RUNS_UNIQUE_JOB))  # a second run of a job would fail
-    children = list(await asyncio.gather(*(start_child(db, "work", "30", "4") for _ in range(2))))
+    started = await asyncio.gather(
+        *(start_child(db, "work", "30", "4") for _ in range(2)), return_exceptions=True
+    )
+    children = [c for c in started if isinstance(c, asyncio.subprocess.Process)]
+    if len(children) < len(started):  # one failed to start: stop the other, report why
+        for child in children:
+            child.kill()
+            await child.wait()
+        raise next(e for e in started if isinstance(e, BaseException))
     try:
         registry = JobRegistry()
-        runtime = make_runtime(db, ManualClock(), registry)
+        runtime = make_runtime(db, SystemClock(), registry)  # the children's clock
         async with db.transaction() as session:
-            await runtime.queue.enqueue_many(session, "test.work", [({"i": i}, None) for i in range(n)])
+            await runtime.queue.enqueue_many(
+                session, "test.work", [({"i": i}, None) for i in range(n)]
+            )
         await runtime.http.aclose()
 
         async def all_finished() -> bool:
             counts = await job_counts(db)
             return counts["done"] + counts["dead"] == n
 
-        await wait_until(all_finished, timeout=40, what=f"{n} jobs finished")
+        await wait_until(all_finished, limit_s=40, what=f"{n} jobs finished")
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)

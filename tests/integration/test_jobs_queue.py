@@ -58,10 +58,13 @@ async def test_enqueue_writes_a_pending_row_with_defaults(
 async def test_enqueue_in_a_rolled_back_transaction_leaves_nothing(
     db: Database, queue: JobQueue
 ) -> None:
-    with pytest.raises(Boom):
+    async def enqueue_then_fail() -> None:
         async with db.transaction() as session:
             await queue.enqueue(session, "k", {}, key="order:1:remind")
             raise Boom
+
+    with pytest.raises(Boom):
+        await enqueue_then_fail()
     assert await _rows(db) == []
     # The key was never taken: enqueueing again works.
     async with db.transaction() as session:
@@ -98,12 +101,16 @@ async def test_cancel_commits_with_the_state_change(
         await queue.enqueue(
             session, "vendor.remind", {"order": 1}, key="order:1:remind", run_at=clock.now()
         )
+
     # A failed acceptance rolls back both the state change and the cancel.
-    with pytest.raises(Boom):
+    async def accept_then_fail() -> None:
         async with db.transaction() as session:
             await session.execute(text("UPDATE orders SET status='accepted' WHERE id=1"))
             assert await queue.cancel(session, "order:1:remind") is True
             raise Boom
+
+    with pytest.raises(Boom):
+        await accept_then_fail()
     assert [r["status"] for r in await _rows(db)] == ["pending"]
     # A successful one commits both.
     async with db.transaction() as session:
@@ -119,7 +126,9 @@ async def test_cancel_commits_with_the_state_change(
         assert await queue.cancel(session, "no-such-key") is False
 
 
-async def test_enqueue_many_and_job_counts(db: Database, queue: JobQueue, clock: ManualClock) -> None:
+async def test_enqueue_many_and_job_counts(
+    db: Database, queue: JobQueue, clock: ManualClock
+) -> None:
     later = clock.now() + timedelta(seconds=30)
     async with db.transaction() as session:
         added = await queue.enqueue_many(session, "bulk", [({"i": i}, later) for i in range(5)])
@@ -156,7 +165,8 @@ async def test_retry_job_only_reruns_dead_or_canceled(
             .values(status="dead", attempts=5, last_error="boom", finished_at=clock.now())
         )
     clock.advance(60)
-    assert pending is not None and dead is not None
+    assert pending is not None
+    assert dead is not None
     assert await retry_job(db, clock, pending) is False
     assert await retry_job(db, clock, 999_999) is False
     assert await retry_job(db, clock, dead) is True

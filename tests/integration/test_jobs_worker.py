@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from exocomms.clock import ManualClock, SystemClock
 from exocomms.jobs import Backoff, Job, JobRegistry, RetryLater, job_counts
-from exocomms.jobs.cli import retry_job
+from exocomms.jobs.cli import retry_job, run_worker_async
 from exocomms.jobs.queue import JobQueue
 from exocomms.jobs.worker import Worker
 from exocomms.runtime import Runtime
+from exocomms.settings import Settings
 from exocomms.storage.db import Database
 from exocomms.storage.tables import jobs
 from tests.support.jobs_child import make_runtime, running, wait_until
@@ -304,8 +305,14 @@ def test_manual_clock_lease_uses_configured_seconds_and_scaled_clock_scales(
         async def sleep(self, seconds: float) -> None:
             return None
 
-    assert Worker(make_runtime(db, ManualClock(), JobRegistry()), lease_seconds=20).lease_clock_seconds == 20
-    assert Worker(make_runtime(db, Scaled(), JobRegistry()), lease_seconds=20).lease_clock_seconds == 600
+    assert (
+        Worker(make_runtime(db, ManualClock(), JobRegistry()), lease_seconds=20).lease_clock_seconds
+        == 20
+    )
+    assert (
+        Worker(make_runtime(db, Scaled(), JobRegistry()), lease_seconds=20).lease_clock_seconds
+        == 600
+    )
 
 
 async def _append(runs: list[Job], job: Job) -> None:
@@ -318,3 +325,26 @@ async def _is(value: bool) -> bool:
 
 async def _counts_done(db: Database, n: int) -> bool:
     return (await job_counts(db))["done"] == n
+
+
+async def test_run_worker_async_serves_until_stopped(db: Database) -> None:
+    url = db.url
+    if db.dialect == "postgresql":
+        async with db.engine.connect() as conn:
+            schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+        url += f"?options=-csearch_path%3D{schema}"
+    registry = JobRegistry()
+    ran: list[Job] = []
+    registry.register("k", lambda rt, job: _append(ran, job))
+    h = Harness(db, SystemClock())
+    job_id = await h.enqueue("k")
+    stop = asyncio.Event()
+    settings = Settings(env="test", database_url=url, job_poll_seconds=0.05)
+    task = asyncio.create_task(run_worker_async(settings, registry, stop=stop))
+    await h.wait_status(job_id, "done")
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    assert [j.id for j in ran] == [job_id]
+    await h.runtime.http.aclose()
+    with pytest.raises(RuntimeError, match="no job handlers"):
+        await run_worker_async(settings, JobRegistry())

@@ -75,10 +75,10 @@ async def running(worker: Worker) -> AsyncIterator[Worker]:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], limit_s: float = 20.0, what: str = "condition"
 ) -> None:
-    """Poll ``check`` until it is true (a generous timeout, never a timing assertion)."""
-    deadline = time.monotonic() + timeout
+    """Poll ``check`` until it is true (a generous limit, never a timing assertion)."""
+    deadline = time.monotonic() + limit_s
     while not await check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -157,8 +157,7 @@ async def _child(mode: str, lease: float, concurrency: int) -> None:
 
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     task = asyncio.create_task(worker.run(stop))
-    while not worker.running:
-        await asyncio.sleep(0)
+    await worker.started.wait()
     print("ready", flush=True)
     await task
     await runtime.http.aclose()

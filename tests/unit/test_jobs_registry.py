@@ -82,12 +82,14 @@ async def test_wakeup_sets_subscribers_until_unsubscribed() -> None:
     wakeup = Wakeup()
     a, b = wakeup.subscribe(), wakeup.subscribe()
     wakeup.notify()
-    assert a.is_set() and b.is_set()
+    assert a.is_set()
+    assert b.is_set()
     a.clear()
     b.clear()
     wakeup.unsubscribe(a)
     wakeup.notify()
-    assert not a.is_set() and b.is_set()
+    assert not a.is_set()
+    assert b.is_set()
 
 
 async def test_wakeup_from_another_thread_reaches_the_loop() -> None:

@@ -195,6 +195,8 @@ def on_step_due(
         :class:`Execute`, :class:`WaitForWindow`, :class:`Skip` or :class:`Stop`.
     """
     _aware(now)
+    if esc.status is not Status.ACTIVE:
+        return Stop(esc, esc.status.value)
     if fence != esc.fence or step != esc.next_step:
         return Stop(esc, "stale")
     current = esc.ladder.steps[step]
@@ -232,7 +234,7 @@ def _job(esc: Escalation, step: int) -> StepJob:
 
 
 def _end(esc: Escalation, status: Status, at: datetime, reason: str, **kw: Any) -> Ended:
-    ended = replace(esc, status=status, fence=esc.fence, ended_at=at, end_reason=reason, **kw)
+    ended = replace(esc, status=status, fence=esc.fence + 1, ended_at=at, end_reason=reason, **kw)
     return Ended(ended, esc.pending_key, changed=True)
 
 

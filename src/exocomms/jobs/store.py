@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exocomms.jobs.registry import Job
@@ -71,7 +71,7 @@ async def _begin(db: Database) -> AsyncIterator[AsyncConnection]:
     lock instead hands the lock over without sleeping.
     """
     if db.dialect != "sqlite":
-        async with _begin(db) as conn:
+        async with db.engine.begin() as conn:
             yield conn
         return
     lock = _sqlite_locks.get(db)
@@ -223,11 +223,15 @@ async def finish(
     applied = 0
     async with _begin(db) as conn:
         if done:
+            # The hot path: one statement for the whole batch, fenced per (id, attempt).
             res: Any = await conn.execute(
                 update(jobs)
-                .where(_fenced())
-                .values(status="done", lease_until=None, finished_at=now, updated_at=now),
-                [{"b_id": f.job_id, "b_attempt": f.attempt, "b_worker": worker_id} for f in done],
+                .where(
+                    tuple_(jobs.c.id, jobs.c.attempts).in_([(f.job_id, f.attempt) for f in done]),
+                    jobs.c.locked_by == worker_id,
+                    jobs.c.status == "running",
+                )
+                .values(status="done", lease_until=None, finished_at=now, updated_at=now)
             )
             applied += res.rowcount
         if dead:

@@ -89,6 +89,7 @@ class Worker:
         self.batch_size = batch_size
         self.stats = WorkerStats()
         self._running = False
+        self.started = asyncio.Event()  # set once run() is claiming
         self._inflight: dict[asyncio.Task[None], Job] = {}
         self._unflushed: dict[int, int] = {}  # job id → attempt: finished, not yet written
         self._results: list[Finish] = []
@@ -119,6 +120,7 @@ class Worker:
         if self._running:
             raise RuntimeError("this worker is already running")
         self._running = True
+        self.started.set()
         wakeup = self.runtime.queue.wakeup
         self._wake = wakeup.subscribe()
         helpers = [

@@ -82,7 +82,7 @@ def _effective(
     elif cls is PurposeClass.PROMOTIONAL and cat in recipient.blocked_categories:
         block = ("category_blocked", f"the recipient blocked the category {cat}")
     elif not rule.enabled:
-        block = ("disabled", f"{medium}s are disabled for {cls.value} traffic")
+        block = ("disabled", f"{_plural(medium)} are disabled for {cls.value} traffic")
     return _Effective(cls, rule, block)
 
 
@@ -178,8 +178,14 @@ def allowed(
             eff.rule, policy, local.time()
         )
     if block is None:
-        return Decision(True, "ok", f"{purpose} {medium}s are allowed now", eff.purpose_class)
+        return Decision(
+            True, "ok", f"{purpose} {_plural(medium)} are allowed now", eff.purpose_class
+        )
     return Decision(False, block[0], block[1], eff.purpose_class)
+
+
+def _plural(medium: Medium) -> str:
+    return "calls" if medium is Medium.CALL else "messages"
 
 
 def _medium(medium: Medium | str) -> Medium:

@@ -43,9 +43,13 @@ def serve(
 @app.command("worker")
 def worker_command() -> None:
     """Run job workers only (scale-out: as many as you like against one PostgreSQL)."""
+    from exocomms.bootstrap import build_registry
     from exocomms.jobs.cli import run_worker
+    from exocomms.logging import configure_logging
 
-    run_worker(Settings())
+    settings = Settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    run_worker(settings, build_registry())
 
 
 @app.command()

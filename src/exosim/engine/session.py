@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -69,13 +69,11 @@ class CallSession:
         self.call.events.append(Event(now, kind, data))
         self.call.date_updated = now
 
-    def spawn(self, coro: Awaitable[None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a helper (phone timer, key press) that dies with the call."""
-
-        async def wrapper() -> None:
-            await coro
-
-        task = asyncio.create_task(wrapper())
+        # A task straight from the coroutine: cancelling it before it starts closes the
+        # coroutine cleanly (a wrapper would leave it "never awaited").
+        task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

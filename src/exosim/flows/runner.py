@@ -63,7 +63,7 @@ async def _passthru(session: CallSession, applet: Passthru) -> str | None:
     params = http.passthru_params(session)
     if applet.is_async:
         # Fire and continue: the flow does not wait (the request still runs with the call).
-        session.spawn(_ignore(session.request("GET", applet.url, params=params, label="passthru")))
+        session.spawn(_fire_and_forget(session, applet.url, params))
         return applet.next
     response = await session.request("GET", applet.url, params=params, label="passthru")
     if response is not None and response.status_code == 200:
@@ -74,8 +74,8 @@ async def _passthru(session: CallSession, applet: Passthru) -> str | None:
     return applet.on_error if applet.on_error else applet.on_302
 
 
-async def _ignore(awaitable: Awaitable[object]) -> None:
-    await awaitable
+async def _fire_and_forget(session: CallSession, url: str, params: dict[str, str]) -> None:
+    await session.request("GET", url, params=params, label="passthru")
 
 
 async def _say_prompt(session: CallSession, prompt: Prompt, to: str = "caller") -> None:

@@ -128,7 +128,7 @@ class Driver:
     ``stuck_after`` real seconds lets time move, so applet timeouts can fire).
     """
 
-    def __init__(self, sim: Sim, client: httpx.Client, stuck_after: float = 0.3) -> None:
+    def __init__(self, sim: Sim, client: httpx.Client, stuck_after: float = 5.0) -> None:
         self.sim = sim
         self.client = client
         self.stuck_after = stuck_after

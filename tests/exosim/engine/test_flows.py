@@ -172,6 +172,7 @@ def test_passthru_timeout_takes_the_error_branch_and_async_does_not_wait(
     client: httpx.Client, sim: Sim, driver: Driver, customer: Customer
 ) -> None:
     slow = customer.reply("/slow", Reply(hang=True))
+    driver.stuck_after = 0.2  # the hanging request must let simulated time run out
     fire = customer.reply("/fire", Reply(status=302))
     put_flow(
         client,

@@ -172,4 +172,3 @@ def test_recording_is_a_wav_served_over_http(
 
 def _form_text(form: list[tuple[str, str]]) -> str:
     return "\n".join(f"{key}={value}" for key, value in form) + "\n"
-

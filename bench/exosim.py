@@ -4,8 +4,8 @@
 
 Everything runs on 127.0.0.1 and stops by itself:
 
-* exosim runs in this process (uvicorn in a thread, as ``python -m exosim`` would serve it);
-  the load comes from an ``httpx.AsyncClient`` in the main thread over the real REST API.
+* exosim runs in this process, served by uvicorn on this script's event loop; the load comes
+  from an ``httpx.AsyncClient`` on the same loop, over the real REST API and loopback TCP.
 * The callback receiver is a tiny ASGI app in a child process (this script with
   ``--serve-receiver PORT``), so counting callbacks does not compete with exosim for the GIL.
 
@@ -34,12 +34,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,25 +107,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def serve(app: Any, port: int) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread until the block ends."""
+@asynccontextmanager
+async def serve(app: Any, port: int) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 in this event loop until the block ends.
+
+    The same loop as the load generator: a second thread would only add GIL hand-offs.
+    """
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"exosim:{port}", daemon=True)
-    thread.start()
+    task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 15
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+        if task.done() or time.monotonic() > deadline:
             raise RuntimeError(f"exosim on port {port} did not start")
-        time.sleep(0.01)
+        await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=60)
+        await asyncio.wait_for(task, timeout=60)
 
 
 def receiver_app() -> Any:
@@ -263,7 +264,7 @@ async def held_calls(calls: int, sample: int, concurrency: int) -> dict[str, str
     """Place ``calls`` long calls, hold them all at once, and measure what each costs."""
     config = SimConfig(port=free_port())
     app: FastAPI = create_app(config)
-    with serve(app, config.port) as url:
+    async with serve(app, config.port) as url:
         sim: Sim = app.state.sim
         async with _client(url, concurrency) as http:
             await control(http, "PATCH", f"accounts/{SID}", json={"voice_per_minute": 1_000_000})
@@ -344,7 +345,7 @@ async def callback_rate(total: int, concurrency: int, receiver: str) -> dict[str
     """End ``total`` calls at the same instant and time their StatusCallbacks at the receiver."""
     config = SimConfig(port=free_port())
     app: FastAPI = create_app(config)
-    with serve(app, config.port) as url:
+    async with serve(app, config.port) as url:
         sim: Sim = app.state.sim
         async with _client(url, concurrency) as http, httpx.AsyncClient() as probe:
             await control(http, "PATCH", f"accounts/{SID}", json={"voice_per_minute": 1_000_000})

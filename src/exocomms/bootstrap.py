@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from exocomms.clock import Clock, SystemClock
+from exocomms.events import EventBus
 from exocomms.jobs.queue import JobQueue
 from exocomms.jobs.registry import JobRegistry, default_registry
 from exocomms.runtime import Runtime
@@ -42,12 +43,24 @@ def build_registry() -> JobRegistry:
 
     registry = JobRegistry()
     register_outbox_handlers(registry)
+    # --- telephony (IVR calls slice) ---
+    # --- commerce (commerce backend slice) ---
+    # --- escalation (orchestrator slice) ---
     # Feature slices that register at import time on the default registry.
     for kind in default_registry.kinds():
         spec = default_registry.get(kind)
         if spec is not None and kind not in registry:
             registry.register(kind, spec.fn, max_attempts=spec.max_attempts, backoff=spec.backoff)
     return registry
+
+
+def build_event_bus() -> EventBus:
+    """The domain-event bus with every slice's in-transaction listeners subscribed."""
+    bus = EventBus()
+    # --- telephony (IVR calls slice): listeners ---
+    # --- commerce (commerce backend slice): listeners ---
+    # --- escalation (orchestrator slice): listeners ---
+    return bus  # noqa: RET504 - slices subscribe between the two lines
 
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -81,14 +94,20 @@ def build_runtime(
     clock = clock or SystemClock()
     db = db or Database(settings.resolved_database_url, **db_kwargs)
     registry = registry or build_registry()
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         db=db,
         clock=clock,
         queue=JobQueue(db, clock, registry),
         registry=registry,
         http=http or build_http_client(settings),
+        events=build_event_bus(),
     )
+    # Ports each slice needs (carrier client, commerce client…) are attached here.
+    # --- telephony (IVR calls slice): ports ---
+    # --- commerce (commerce backend slice): ports ---
+    # --- escalation (orchestrator slice): ports ---
+    return runtime  # noqa: RET504 - slices attach ports between the two lines
 
 
 async def close_runtime(runtime: Runtime) -> None:

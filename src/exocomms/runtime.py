@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from exocomms.clock import Clock
+from exocomms.events import EventBus
 from exocomms.jobs.queue import JobQueue
 from exocomms.jobs.registry import JobRegistry
 from exocomms.settings import Settings
@@ -29,4 +30,8 @@ class Runtime:
     queue: JobQueue
     registry: JobRegistry
     http: httpx.AsyncClient
+    events: EventBus = field(default_factory=EventBus)
     extras: dict[str, Any] = field(default_factory=dict)
+    # --- telephony (IVR calls slice) ---
+    # --- commerce (commerce backend slice) ---
+    # --- escalation (orchestrator slice) ---

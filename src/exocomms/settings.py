@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # --- telephony (IVR calls slice) ---
+
+    # --- commerce (commerce backend slice) ---
+
+    # --- escalation (orchestrator slice) ---
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env != "production":

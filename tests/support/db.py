@@ -49,11 +49,3 @@ async def fresh_database(tmp_path: Path) -> AsyncIterator[Database]:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
-
-
-def database_url_for_subprocess(db: Database) -> tuple[str, dict[str, str]]:
-    """The URL (and extra env) a child process needs to reach the same test database."""
-    if not PG_URL:
-        return db.url, {}
-    options = db.engine.url.query.get("options")
-    return db.url, {"EXOCOMMS_TEST_PG_OPTIONS": str(options or "")}

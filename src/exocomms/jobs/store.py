@@ -9,8 +9,6 @@ worker re-claimed the job, the late result of the old run changes nothing.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -58,9 +56,6 @@ class Finish:
     refund: int = 0  # retry/release: attempts to give back (RetryLater, shutdown)
 
 
-_sqlite_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
 @asynccontextmanager
 async def _begin(db: Database) -> AsyncIterator[AsyncConnection]:
     """A transaction on a connection; on SQLite, one at a time per process and database.
@@ -70,14 +65,7 @@ async def _begin(db: Database) -> AsyncIterator[AsyncConnection]:
     handler (1, 2, 5, 10… ms), which is most of the cost under load. Queueing on an asyncio
     lock instead hands the lock over without sleeping.
     """
-    if db.dialect != "sqlite":
-        async with db.engine.begin() as conn:
-            yield conn
-        return
-    lock = _sqlite_locks.get(db)
-    if lock is None:
-        lock = _sqlite_locks[db] = asyncio.Lock()
-    async with lock, db.engine.begin() as conn:
+    async with db.write_lock(), db.engine.begin() as conn:
         yield conn
 
 

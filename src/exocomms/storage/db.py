@@ -8,6 +8,8 @@ read transaction tries to upgrade, which SQLite cannot retry.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,6 +66,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def dialect(self) -> str:
@@ -71,9 +76,33 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """On SQLite, one transaction at a time per process (a no-op on PostgreSQL).
+
+        SQLite has one writer and every transaction here begins IMMEDIATE: connections of
+        one process racing for it make the losers sleep in SQLite's busy handler (1, 2, 5,
+        10… ms), which dominates under load. Queueing on an asyncio lock hands it over at
+        once. Waiting is bounded like SQLite's own busy timeout, so a (buggy) nested
+        transaction fails instead of hanging.
+        """
+        if self.dialect != "sqlite":
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            await lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with self.write_lock(), self.sessions() as session, session.begin():
             yield session
 
     async def ping(self) -> None:

@@ -156,3 +156,12 @@ call_events = Table(
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("call_id", "dedupe_key", name="uq_call_events_call_id_dedupe_key"),
 )
+
+
+# --- telephony (IVR calls slice): tables below ---
+
+
+# --- commerce (commerce backend slice): tables below ---
+
+
+# --- escalation (orchestrator slice): tables below ---

@@ -14,6 +14,9 @@ def routers() -> list[APIRouter]:
         health.router,
         metrics.router,
         outbox_api.router,
+        # --- telephony (IVR calls slice) ---
+        # --- commerce (commerce backend slice) ---
+        # --- escalation (orchestrator slice) ---
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from exosim.runtime import Sim
 
@@ -17,6 +18,33 @@ _SID = re.compile(r"^[0-9a-f]{32}$")
 def _sim(request: Request) -> Sim:
     sim: Sim = request.app.state.sim
     return sim
+
+
+class EngineSettings(BaseModel):
+    """Body of ``PATCH /_exosim/engine``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    details_delay: float | None = Field(default=None, ge=0, le=86_400)
+
+
+def _engine_state(sim: Sim) -> dict[str, Any]:
+    return {"details_delay": sim.engine.details_delay, "live_calls": sorted(sim.engine.sessions)}
+
+
+@router.get("/_exosim/engine")
+async def engine_state(request: Request) -> dict[str, Any]:
+    """The engine's settings and the sids of live calls."""
+    return _engine_state(_sim(request))
+
+
+@router.patch("/_exosim/engine")
+async def engine_settings(request: Request, body: EngineSettings) -> dict[str, Any]:
+    """Change settings, e.g. ``{"details_delay": 120}`` (Exotel fills details ~2 min late)."""
+    sim = _sim(request)
+    if body.details_delay is not None:
+        sim.engine.details_delay = body.details_delay
+    return _engine_state(sim)
 
 
 @router.get("/_exosim/recordings/{name}")

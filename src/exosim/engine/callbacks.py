@@ -9,8 +9,11 @@
   Multipart cannot nest, so ``Legs`` become bracketed keys ``Legs[0][Status]`` (an assumption;
   Exotel documents only the JSON form). ``RecordingUrl`` is always present: ``""`` in multipart
   and ``null`` in JSON when there is no recording.
-* ``Status`` of an ``answered`` callback is ``in-progress`` (an assumption: the documented values
-  are the terminal ones only).
+* ``Status`` of an ``answered`` callback is ``in-progress`` and of a ``ringing`` callback
+  ``ringing`` (assumptions: the documented values are the terminal ones only). ``ringing``
+  (listed only in Exotel's AgentStream openapi) is sent each time leg 1 or leg 2 starts ringing.
+* ``answered`` is sent when the conversation starts: leg 2 answering in two-number mode, leg 1
+  answering in flow mode.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any
 
 from exosim.api.phonenum import display
 from exosim.api.render import exotel_time
-from exosim.model import Call, Leg
+from exosim.model import Call, Event, Leg
 from exosim.runtime import Sim
+
+_LIVE_STATUS = {"answered": "in-progress", "ringing": "ringing"}
 
 
 def leg_json(leg: Leg) -> dict[str, Any]:
@@ -45,7 +50,7 @@ def _number(value: str | None) -> str | None:
 
 def status_fields(call: Call, event_type: str) -> dict[str, Any]:
     """The callback's fields in wire order (values still typed; JSON keeps them as they are)."""
-    status = call.status if event_type == "terminal" else "in-progress"
+    status = call.status if event_type == "terminal" else _LIVE_STATUS.get(event_type, "")
     if not call.status_callback_events:
         return {
             "CallSid": call.sid,
@@ -100,6 +105,7 @@ def send_status(sim: Sim, call: Call, event_type: str) -> None:
     if not wants(call, event_type) or call.status_callback is None:
         return
     fields = status_fields(call, event_type)
+    call.events.append(Event(sim.store.clock.now(), "status_callback", {"event": event_type}))
     if call.status_callback_content_type.lower().startswith("application/json"):
         sim.sender.send(
             endpoint="status",

@@ -243,9 +243,14 @@ class CallEngine:
         assert call.to_number is not None
         leg2 = Leg(number=call.to_number)
         call.legs.append(leg2)
-        if call.wait_url:
-            session.event("wait_url", url=call.wait_url)
-        outcome = await ring(session, leg2, 2, float(call.time_out or DEFAULT_RING_TIMEOUT))
+        # WaitUrl: the caller hears this audio, repeated, while leg 2 rings.
+        hold = asyncio.create_task(self._hold(session, call.wait_url)) if call.wait_url else None
+        try:
+            outcome = await ring(session, leg2, 2, float(call.time_out or DEFAULT_RING_TIMEOUT))
+        finally:
+            if hold is not None:
+                hold.cancel()
+                await asyncio.gather(hold, return_exceptions=True)
         if outcome != "answered":
             call.status = outcome
             return
@@ -263,6 +268,10 @@ class CallEngine:
             )
             await session.play(playback, to)
         await bridge(session, leg2, None)
+
+    async def _hold(self, session: CallSession, url: str) -> None:
+        while True:
+            await session.play(url)
 
     async def _until_hangup(self, session: CallSession, body: Coroutine[Any, Any, None]) -> str:
         """Run ``body`` until it ends, the caller hangs up or TimeLimit passes."""
@@ -312,6 +321,10 @@ class CallEngine:
         call.duration = int((now - start).total_seconds())
         call.price = call_price(call)
         session.caller.note(now, call.sid, "call_ended", call.status)
+        for leg in call.legs[1:]:
+            if leg.answered_at is not None:
+                callee = get_or_create(self.sim.store.phones, leg.number)
+                callee.note(now, call.sid, "call_ended", leg.status)
         session.event("call.ended", status=call.status, duration=call.duration)
         if callbacks_too:
             callbacks.send_status(self.sim, call, "terminal")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
+from exosim.engine import callbacks
 from exosim.engine.session import CallSession
 from exosim.model import Leg
 from exosim.phones.model import DEFAULT_TALK_SECONDS, VirtualPhone, get_or_create, phone_key
@@ -43,13 +44,14 @@ async def ring(session: CallSession, leg: Leg, leg_no: int, ring_for: float) -> 
         leg.status, leg.ended_at = "failed", clock.now()
         session.event(f"leg{leg_no}.failed", number=leg.number, reason="invalid number")
         return "failed"
-    script = phone.script
+    script = session.script_of(phone)
     try:
         if script.behaviour == "switched_off":
             await clock.sleep(REJECT_SECONDS)
             phone.note(clock.now(), sid, "unreachable")
             return _ended(session, leg, leg_no, "failed", "switched off")
         session.event(f"leg{leg_no}.ringing", number=leg.number)
+        callbacks.send_status(session.sim, session.call, "ringing")
         phone.note(clock.now(), sid, "ringing")
         if script.behaviour == "busy":
             await clock.sleep(REJECT_SECONDS)
@@ -119,11 +121,10 @@ async def bridge(session: CallSession, leg: Leg, max_seconds: float | None) -> s
     """
     callee = phone_for(session, leg.number)
     session.callee = callee
-    talk = callee.script.hangup_after
+    script = session.script_of(callee)
+    talk = script.hangup_after
     if talk is None:
-        talk = (
-            DEFAULT_TALK_SECONDS if leg.answered_by != "Machine" else callee.script.message_seconds
-        )
+        talk = DEFAULT_TALK_SECONDS if leg.answered_by != "Machine" else script.message_seconds
     reason = "callee"
     if leg.answered_at is not None:  # the callee's script counts from its answer
         talk = max(0.0, talk - (session.clock.now() - leg.answered_at).total_seconds())

@@ -16,7 +16,7 @@ import httpx
 
 from exosim.engine.recording import DTMF_SECONDS, Recorder
 from exosim.model import Call, Event
-from exosim.phones.model import VirtualPhone
+from exosim.phones.model import PhoneScript, VirtualPhone
 
 if TYPE_CHECKING:
     from exosim.engine.calls import CallEngine
@@ -61,6 +61,7 @@ class CallSession:
         self._keys: asyncio.Queue[str] | None = None  # set while collecting input
         self._fired: set[int] = set()  # ids of "once" key rules that already fired
         self._tasks: set[asyncio.Task[None]] = set()
+        self._scripts: dict[str, PhoneScript] = {}  # each phone's script for this call
 
     # -- bookkeeping -------------------------------------------------------------------------
     def event(self, kind: str, **data: Any) -> None:
@@ -100,13 +101,20 @@ class CallSession:
         return work.result()
 
     # -- the caller's phone ------------------------------------------------------------------
+    def script_of(self, phone: VirtualPhone) -> PhoneScript:
+        """``phone``'s script for this call (its per-call behaviour is chosen once)."""
+        script = self._scripts.get(phone.number)
+        if script is None:
+            script = self._scripts[phone.number] = phone.next_call_script()
+        return script
+
     def start_caller_script(self, hangup_after: float | None = None) -> None:
         """Timers that start when the caller is connected: timed key presses, hang-up.
 
         Args:
             hangup_after: overrides the script's ``hangup_after`` for this call.
         """
-        script = self.caller.script
+        script = self.script_of(self.caller)
         for rule in script.keys:
             if rule.at is not None:
                 self.spawn(self._press_later(rule.at, rule.keys, self.caller))
@@ -142,7 +150,7 @@ class CallSession:
         phone.note(self.clock.now(), self.call.sid, kind, text)
         if phone is not self.caller:
             return
-        for rule in phone.script.keys:
+        for rule in self.script_of(phone).keys:
             if rule.when_heard is None or not rule.matches(text):
                 continue
             if rule.once and id(rule) in self._fired:
@@ -229,8 +237,7 @@ class CallSession:
 
     async def leave_message(self, max_length: float, finish_on_key: str | None) -> float:
         """The caller speaks after the beep; returns the message's length in seconds."""
-        script = self.caller.script
-        seconds = min(max_length, script.message_seconds)
+        seconds = min(max_length, self.script_of(self.caller).message_seconds)
         self.caller.note(self.clock.now(), self.call.sid, "left_message", f"{seconds:g}s")
         if self.recorder is not None:
             self.recorder.speech(self.clock.now(), seconds)

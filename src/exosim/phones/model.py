@@ -23,6 +23,7 @@ DEFAULT_ANSWER_AFTER = 1.0  # seconds of ringing before an unscripted phone answ
 DEFAULT_TALK_SECONDS = 30.0  # a bridged callee with no hang-up script talks this long
 DEFAULT_MESSAGE_SECONDS = 5.0  # length of a message left at a Voicemail/Record prompt
 DEFAULT_KEY_DELAY = 0.5  # a "when_heard" press comes this long after the prompt ends
+MAX_TRANSCRIPT = 10_000  # entries kept per phone (memory stays bounded in long demos)
 
 
 class KeyRule(BaseModel):
@@ -61,6 +62,19 @@ class WhatsAppReply(BaseModel):
     after: float = Field(default=1.0, ge=0, le=86_400)
     text: str | None = Field(default=None, max_length=4096)
     button_payload: str | None = Field(default=None, max_length=1024)
+    button_text: str | None = Field(default=None, max_length=1024)
+
+
+class CallBehaviour(BaseModel):
+    """How the phone behaves on one particular call; unset fields come from its script."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    behaviour: Behaviour | None = None
+    answer_after: float | None = Field(default=None, ge=0, le=3_600)
+    hangup_after: float | None = Field(default=None, ge=0, le=86_400)
+    keys: list[KeyRule] | None = Field(default=None, max_length=200)
+    message_seconds: float | None = Field(default=None, ge=0, le=3_600)
 
 
 class PhoneScript(BaseModel):
@@ -75,6 +89,17 @@ class PhoneScript(BaseModel):
     message_seconds: float = Field(default=DEFAULT_MESSAGE_SECONDS, ge=0, le=3_600)
     whatsapp_reply: WhatsAppReply | None = None
     name: str | None = Field(default=None, max_length=100)
+    # The 1st, 2nd, ... call this phone takes part in behaves as calls[0], calls[1], ...
+    # (e.g. ignore the first call of an escalation ladder, accept the second); later calls
+    # follow the script itself.
+    calls: list[CallBehaviour] = Field(default_factory=list, max_length=100)
+
+    def for_call(self, index: int) -> PhoneScript:
+        """The script of the ``index``-th call (0-based) this phone takes part in."""
+        if index >= len(self.calls):
+            return self
+        step = self.calls[index]
+        return self.model_copy(update={name: getattr(step, name) for name in step.model_fields_set})
 
 
 @dataclass
@@ -104,6 +129,13 @@ class VirtualPhone:
     script: PhoneScript = field(default_factory=PhoneScript)
     scripted: bool = False
     transcript: list[TranscriptEntry] = field(default_factory=list)
+    calls_taken: int = 0  # calls this phone took part in (picks the per-call behaviour)
+
+    def next_call_script(self) -> PhoneScript:
+        """The script for a new call (advances to the next per-call behaviour)."""
+        script = self.script.for_call(self.calls_taken)
+        self.calls_taken += 1
+        return script
 
     @property
     def whatsapp_reply(self) -> WhatsAppReply | None:
@@ -111,14 +143,17 @@ class VirtualPhone:
         return self.script.whatsapp_reply
 
     def note(self, at: datetime, call_sid: str | None, kind: str, text: str | None = None) -> None:
-        """Append one entry to the transcript."""
+        """Append one entry to the transcript (the oldest go beyond MAX_TRANSCRIPT)."""
         self.transcript.append(TranscriptEntry(at, call_sid, kind, text))
+        if len(self.transcript) > MAX_TRANSCRIPT:
+            del self.transcript[: len(self.transcript) - MAX_TRANSCRIPT]
 
     def to_json(self) -> dict[str, Any]:
         """The phone as ``GET /_exosim/phones/<number>`` shows it."""
         return {
             "number": self.number,
             "scripted": self.scripted,
+            "calls_taken": self.calls_taken,
             "script": self.script.model_dump(mode="json"),
             "transcript": [entry.to_json() for entry in self.transcript],
         }

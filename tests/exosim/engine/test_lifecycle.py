@@ -132,3 +132,58 @@ def test_recorder_writes_speech_dtmf_and_silence(tmp_path: Path) -> None:
     assert any(samples[2 * RATE : 2 * RATE + RATE // 10])  # the DTMF tone
     assert not any(samples[2 * RATE + RATE // 10 :])
     assert io.BytesIO(frames).getbuffer().nbytes == 2 * 3 * RATE
+
+
+def test_per_call_behaviour_ignore_first_call_accept_second(
+    client: httpx.Client, sim: Sim, driver: Driver
+) -> None:
+    script(
+        client,
+        TO,
+        answer_after=2,
+        hangup_after=12,
+        calls=[{"behaviour": "no_answer"}, {"answer_after": 6}],
+    )
+    first = driver.finish(connect(client, From=FROM, To=TO, TimeOut="20"))
+    second = driver.finish(connect(client, From=FROM, To=TO, TimeOut="20"))
+    third = driver.finish(connect(client, From=FROM, To=TO, TimeOut="20"))
+    assert [c.status for c in (first, second, third)] == ["no-answer", "completed", "completed"]
+    assert second.legs[1].on_call_duration == 12
+    assert third.legs[1].on_call_duration == 12
+    phone = client.get(f"/_exosim/phones/{TO}").json()
+    assert phone["calls_taken"] == 3
+    assert [t["kind"] for t in phone["transcript"]].count("call_ended") == 2
+
+
+def test_voicemail_applet_records_and_reports(
+    client: httpx.Client, sim: Sim, driver: Driver, customer: Customer
+) -> None:
+    after = customer.url + "/after"
+    put_flow(
+        client,
+        {
+            "id": "vm",
+            "start": "v",
+            "applets": {
+                "v": {"type": "voicemail", "max_length": 20, "next": "p"},
+                "p": {"type": "passthru", "url": after},
+            },
+        },
+    )
+    script(client, FROM, message_seconds=8)
+    call = driver.finish(connect(client, From=FROM, Url=flow_url("vm")))
+    params = customer.to("/after")[0].params
+    assert params["CallType"] == "voicemail"
+    assert params["RecordingUrl"] == call.recording_url
+    assert call.recording_url is not None
+    with wave.open(io.BytesIO(httpx.get(call.recording_url).content)) as wav:
+        assert wav.getnframes() >= 8 * RATE
+
+
+def test_wait_url_is_heard_while_to_rings(client: httpx.Client, sim: Sim, driver: Driver) -> None:
+    script(client, TO, answer_after=7, hangup_after=10)
+    music = "http://203.0.113.8/hold.wav"
+    call = driver.finish(connect(client, From=FROM, To=TO, WaitUrl=music))
+    heard = client.get(f"/_exosim/phones/{FROM}/transcript").json()["transcript"]
+    assert [t["text"] for t in heard if t["kind"] == "heard_audio"] == [music, music]
+    assert call.status == "completed"

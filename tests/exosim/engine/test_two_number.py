@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
+from typing import Any
 
 import httpx
 
@@ -172,3 +173,48 @@ def test_recording_is_a_wav_served_over_http(
 
 def _form_text(form: list[tuple[str, str]]) -> str:
     return "\n".join(f"{key}={value}" for key, value in form) + "\n"
+
+
+def test_ringing_answered_terminal_in_order(
+    client: httpx.Client, sim: Sim, driver: Driver, customer: Customer
+) -> None:
+    script(client, FROM, answer_after=2)
+    script(client, TO, answer_after=5, hangup_after=30)
+    sid = connect(
+        client,
+        From=FROM,
+        To=TO,
+        StatusCallback=customer.url + "/status",
+        StatusCallbackContentType="application/json",
+        StatusCallbackEvents="ringing,answered,terminal",
+    )
+    call = driver.finish(sid)
+    queued = [e.data["event"] for e in call.events if e.kind == "status_callback"]
+    assert queued == ["ringing", "ringing", "answered", "terminal"]
+    wait_real(lambda: len(customer.to("/status")) == 4)
+    bodies = sorted((hit.json() for hit in customer.to("/status")), key=_by_event)
+    assert [(b["EventType"], b["Status"]) for b in bodies] == [
+        ("ringing", "ringing"),
+        ("ringing", "ringing"),
+        ("answered", "in-progress"),
+        ("terminal", "completed"),
+    ]
+
+
+def test_details_appear_after_the_configured_delay(
+    client: httpx.Client, sim: Sim, driver: Driver
+) -> None:
+    assert client.patch("/_exosim/engine", json={"details_delay": 120}).status_code == 200
+    assert client.patch("/_exosim/engine", json={"details_delay": -1}).status_code == 422
+    script(client, TO, hangup_after=10)
+    sid = connect(client, From=FROM, To=TO)
+    call = sim.store.calls[sid]
+    driver.run_until(lambda: call.terminal)
+    assert not call.details_ready
+    moved = driver.run_until(lambda: call.details_ready, step=10)
+    assert moved >= 110
+
+
+def _by_event(body: dict[str, Any]) -> tuple[int, str]:
+    """Sort received callbacks by event (deliveries run concurrently, arrival may differ)."""
+    return {"ringing": 0, "answered": 1, "terminal": 2}[body["EventType"]], body["DateUpdated"]

@@ -46,6 +46,8 @@ def build_registry() -> JobRegistry:
     # --- telephony (IVR calls slice) ---
     # --- commerce (commerce backend slice) ---
     # --- escalation (orchestrator slice) ---
+    # --- config (run-time configuration slice) ---
+    # --- masking (connecting people slice) ---
     # Feature slices that register at import time on the default registry.
     for kind in default_registry.kinds():
         spec = default_registry.get(kind)
@@ -60,6 +62,8 @@ def build_event_bus() -> EventBus:
     # --- telephony (IVR calls slice): listeners ---
     # --- commerce (commerce backend slice): listeners ---
     # --- escalation (orchestrator slice): listeners ---
+    # --- config (run-time configuration slice): listeners ---
+    # --- masking (connecting people slice): listeners ---
     return bus  # noqa: RET504 - slices subscribe between the two lines
 
 
@@ -107,6 +111,8 @@ def build_runtime(
     # --- telephony (IVR calls slice): ports ---
     # --- commerce (commerce backend slice): ports ---
     # --- escalation (orchestrator slice): ports ---
+    # --- config (run-time configuration slice): ports ---
+    # --- masking (connecting people slice): ports ---
     return runtime  # noqa: RET504 - slices attach ports between the two lines
 
 

@@ -35,3 +35,5 @@ class Runtime:
     # --- telephony (IVR calls slice) ---
     # --- commerce (commerce backend slice) ---
     # --- escalation (orchestrator slice) ---
+    # --- config (run-time configuration slice) ---
+    # --- masking (connecting people slice) ---

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
 
     # --- escalation (orchestrator slice) ---
 
+    # --- config (run-time configuration slice) ---
+
+    # --- masking (connecting people slice) ---
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env != "production":

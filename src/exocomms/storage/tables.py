@@ -165,3 +165,9 @@ call_events = Table(
 
 
 # --- escalation (orchestrator slice): tables below ---
+
+
+# --- config (run-time configuration slice): tables below ---
+
+
+# --- masking (connecting people slice): tables below ---

@@ -17,6 +17,8 @@ def routers() -> list[APIRouter]:
         # --- telephony (IVR calls slice) ---
         # --- commerce (commerce backend slice) ---
         # --- escalation (orchestrator slice) ---
+        # --- config (run-time configuration slice) ---
+        # --- masking (connecting people slice) ---
     ]
 
 

@@ -116,6 +116,8 @@ async def ring_parallel(
 async def bridge(session: CallSession, leg: Leg, max_seconds: float | None) -> str:
     """Connect the caller with the answered ``leg`` until the callee hangs up or time runs out.
 
+    The callee's ``hangup_after`` and ``max_seconds`` both count from the callee's answer.
+
     The caller hanging up is handled by the caller of this function (it cancels us). Returns
     why the bridge ended: ``callee`` or ``max_duration``.
     """
@@ -126,10 +128,10 @@ async def bridge(session: CallSession, leg: Leg, max_seconds: float | None) -> s
     if talk is None:
         talk = DEFAULT_TALK_SECONDS if leg.answered_by != "Machine" else script.message_seconds
     reason = "callee"
-    if leg.answered_at is not None:  # the callee's script counts from its answer
-        talk = max(0.0, talk - (session.clock.now() - leg.answered_at).total_seconds())
     if max_seconds is not None and max_seconds < talk:
         talk, reason = max_seconds, "max_duration"
+    if leg.answered_at is not None:  # both count from the answer (playback comes first)
+        talk = max(0.0, talk - (session.clock.now() - leg.answered_at).total_seconds())
     session.event("bridge.start", number=leg.number)
     session.caller.note(session.clock.now(), session.call.sid, "connected", leg.number)
     callee.note(session.clock.now(), session.call.sid, "connected", session.caller.number)

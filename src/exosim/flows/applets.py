@@ -177,3 +177,14 @@ def parse_spec(session: CallSession, model: type[M], data: dict[str, Any] | None
         errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         session.event("applet.error", reason=f"invalid {model.__name__}: {errors[:500]}")
         return None
+
+
+async def dynamic_spec(
+    session: CallSession, model: type[M], url: str, fallback_url: str | None
+) -> M | None:
+    """Ask the Primary URL, then the Fallback URL when the primary fails (EXOTEL.md §2)."""
+    spec = parse_spec(session, model, await fetch_json(session, url))
+    if spec is None and fallback_url is not None:
+        session.event("applet.fallback", url=fallback_url)
+        spec = parse_spec(session, model, await fetch_json(session, fallback_url))
+    return spec

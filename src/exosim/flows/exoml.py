@@ -204,29 +204,35 @@ async def _record(session: CallSession, verb: ET.Element) -> _Next | None:
 
 
 async def _dial(session: CallSession, verb: ET.Element) -> _Next | None:
-    numbers = [(n.text or "").strip() for n in verb if n.tag == "Number"]
-    if not numbers and (verb.text or "").strip():
-        numbers = [(verb.text or "").strip()]
-    numbers = [n for n in numbers if n]
-    if not numbers:
+    for child in verb:
+        if child.tag != "Number":
+            raise ExoMlError(f"<{child.tag}> cannot be nested in <Dial>")
+    # (number, digits sent to the callee once it answers: <Number sendDigits>)
+    targets = [((n.text or "").strip(), n.get("sendDigits") or "") for n in verb]
+    if not targets and (verb.text or "").strip():
+        targets = [((verb.text or "").strip(), "")]
+    targets = [(number, digits) for number, digits in targets if number]
+    if not targets:
         raise ExoMlError("<Dial> without a number")
     call = session.call
     timeout = float(_int(verb, "timeout", 30, 1, 600))
     limit = verb.get("timeLimit")
-    status, winner = "no-answer", None
-    for number in numbers:
+    status, winner, send = "no-answer", None, ""
+    for number, digits in targets:
         leg = Leg(number=dial_number(number))
         call.legs.append(leg)
         session.dial_whom = leg.number
         outcome = await ring(session, leg, len(call.legs), timeout)
         status = outcome
         if outcome == "answered":
-            winner = leg
+            winner, send = leg, digits
             break
     if winner is not None:
         call.to_number = winner.number
         if (verb.get("record") or "false").lower() == "true":
             session.engine.start_recording(session)
+        if send:
+            await session.send_digits(send)
         await bridge(session, winner, float(_int(verb, "timeLimit", 14_400, 1)) if limit else None)
         status = "completed"
         session.dial_call_duration = winner.on_call_duration

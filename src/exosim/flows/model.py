@@ -85,6 +85,7 @@ class Gather(_Applet):
 
     type: Literal["gather"]
     url: Url | None = None
+    fallback_url: Url | None = None  # asked when ``url`` fails (timeout, non-200, bad JSON)
     prompt: Prompt | None = None
     max_input_digits: int = Field(default=255, ge=1, le=255)
     finish_on_key: str | None = Field(default="#", pattern=r"^[0-9*#]?$")
@@ -136,6 +137,7 @@ class Connect(_Applet):
 
     type: Literal["connect"]
     url: Url | None = None
+    fallback_url: Url | None = None  # asked when ``url`` fails (timeout, non-200, bad JSON)
     numbers: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list)
     parallel: bool = False
     record: bool = False

@@ -116,9 +116,7 @@ async def _gather(session: CallSession, applet: Gather) -> str | None:
         repeat_gather_prompt=applet.repeat_prompt,
     )
     if applet.url is not None:
-        fetched = http.parse_spec(
-            session, http.GatherSpec, await http.fetch_json(session, applet.url)
-        )
+        fetched = await http.dynamic_spec(session, http.GatherSpec, applet.url, applet.fallback_url)
         if fetched is None:
             return applet.next
         spec = fetched
@@ -165,8 +163,7 @@ async def _connect(session: CallSession, applet: Connect) -> str | None:
     max_ring, max_talk = applet.max_ringing_duration, applet.max_conversation_duration
     playback: StartPlayback | None = applet.start_call_playback
     if applet.url is not None:
-        data = await http.fetch_json(session, applet.url)
-        spec = http.parse_spec(session, http.ConnectSpec, data)
+        spec = await http.dynamic_spec(session, http.ConnectSpec, applet.url, applet.fallback_url)
         if spec is None:
             session.call_type = "incomplete"
             return applet.on_no_answer

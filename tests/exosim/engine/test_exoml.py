@@ -144,3 +144,28 @@ def test_relative_redirect_and_play(
     assert [e.data["url"] for e in call.events if e.kind == "audio"] == [audio, audio]
     transcript = client.get(f"/_exosim/phones/{CALLER}/transcript").json()["transcript"]
     assert [t["text"] for t in transcript if t["kind"] == "heard_audio"] == [audio, audio]
+
+
+def test_dial_number_send_digits_reaches_the_callee(
+    client: httpx.Client, sim: Sim, driver: Driver, customer: Customer
+) -> None:
+    start = customer.reply(
+        "/start",
+        Reply(
+            text=(
+                '<Response><Dial timeLimit="20"><Number sendDigits="12w3">09800000006</Number>'
+                "</Dial></Response>"
+            )
+        ),
+    )
+    _exoml_flow(client, start)
+    script(client, "09800000006", answer_after=2)
+    call = driver.finish(connect(client, From=CALLER, Url=flow_url("legacy")))
+    assert [e.data["digits"] for e in call.events if e.kind == "dtmf.sent"] == ["12w3"]
+    assert call.legs[1].on_call_duration == 20
+    bad = customer.reply("/bad", Reply(text="<Response><Dial><Say>x</Say></Dial></Response>"))
+    _exoml_flow(client, bad, "bad")
+    call = driver.finish(connect(client, From=CALLER, Url=flow_url("bad")))
+    assert [e.data["reason"] for e in call.events if e.kind == "exoml.error"] == [
+        "<Say> cannot be nested in <Dial>"
+    ]

@@ -319,3 +319,24 @@ def test_missed_call_hits_leading_passthru_only(
 
 def _query_text(query: list[tuple[str, Any]]) -> str:
     return "\n".join(f"{key}={value}" for key, value in query) + "\n"
+
+
+def test_gather_falls_back_to_the_fallback_url(
+    client: httpx.Client, sim: Sim, driver: Driver, customer: Customer
+) -> None:
+    primary = customer.reply("/primary", Reply(status=500, text="boom"))
+    fallback = customer.reply(
+        "/fallback", Reply.of_json({"gather_prompt": {"text": "Fallback menu"}, "input_timeout": 3})
+    )
+    put_flow(
+        client,
+        {
+            "id": "fb",
+            "start": "g",
+            "applets": {"g": {"type": "gather", "url": primary, "fallback_url": fallback}},
+        },
+    )
+    call = driver.finish(connect(client, From=CALLER, Url=flow_url("fb")))
+    assert len(customer.to("/primary")) == 1
+    assert customer.to("/fallback")[0].headers["exotel-version"] == "1.0"
+    assert [e.data["text"] for e in call.events if e.kind == "tts"] == ["Fallback menu"] * 2

@@ -44,8 +44,14 @@ def build_registry() -> JobRegistry:
     registry = JobRegistry()
     register_outbox_handlers(registry)
     # --- telephony (IVR calls slice) ---
+    from exocomms.calls.jobs import register_call_handlers
+
+    register_call_handlers(registry)
     # --- commerce (commerce backend slice) ---
     # --- escalation (orchestrator slice) ---
+    from exocomms.escalation.jobs import register_escalation_handlers
+
+    register_escalation_handlers(registry)
     # --- config (run-time configuration slice) ---
     # --- masking (connecting people slice) ---
     # Feature slices that register at import time on the default registry.
@@ -60,8 +66,17 @@ def build_event_bus() -> EventBus:
     """The domain-event bus with every slice's in-transaction listeners subscribed."""
     bus = EventBus()
     # --- telephony (IVR calls slice): listeners ---
+    from exocomms.calls.listeners import subscribe_telephony_listeners
+
+    subscribe_telephony_listeners(bus)
     # --- commerce (commerce backend slice): listeners ---
+    from exocomms.commerce.outcomes import subscribe_outcomes
+
+    subscribe_outcomes(bus)
     # --- escalation (orchestrator slice): listeners ---
+    from exocomms.escalation.listeners import subscribe as subscribe_escalation
+
+    subscribe_escalation(bus)
     # --- config (run-time configuration slice): listeners ---
     # --- masking (connecting people slice): listeners ---
     return bus  # noqa: RET504 - slices subscribe between the two lines
@@ -109,7 +124,20 @@ def build_runtime(
     )
     # Ports each slice needs (carrier client, commerce client…) are attached here.
     # --- telephony (IVR calls slice): ports ---
+    from exocomms.telephony.provider import build_telephony
+
+    runtime.telephony = build_telephony(settings, db, clock)
     # --- commerce (commerce backend slice): ports ---
+    from exocomms.commerce.client import CommerceClient
+
+    runtime.commerce = CommerceClient(
+        settings.jupiter_url,
+        runtime.http,
+        secret=settings.jupiter_webhook_secret.get_secret_value(),
+        timeout=settings.jupiter_timeout_seconds,
+        ttl=settings.jupiter_cache_seconds,
+        clock=clock,
+    )
     # --- escalation (orchestrator slice): ports ---
     # --- config (run-time configuration slice): ports ---
     # --- masking (connecting people slice): ports ---
@@ -119,6 +147,8 @@ def build_runtime(
 async def close_runtime(runtime: Runtime) -> None:
     """Close the HTTP client and the database pool (each even if the other fails)."""
     try:
+        if runtime.telephony is not None:  # telephony: the carrier client's pool
+            await runtime.telephony.aclose()
         await runtime.http.aclose()
     finally:
         await runtime.db.dispose()

@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 
 from exocomms.clock import Clock
+from exocomms.commerce.client import CommerceClient
 from exocomms.events import EventBus
 from exocomms.jobs.queue import JobQueue
 from exocomms.jobs.registry import JobRegistry
 from exocomms.settings import Settings
 from exocomms.storage.db import Database
+from exocomms.telephony.provider import Telephony
 
 
 @dataclass
@@ -33,7 +35,9 @@ class Runtime:
     events: EventBus = field(default_factory=EventBus)
     extras: dict[str, Any] = field(default_factory=dict)
     # --- telephony (IVR calls slice) ---
+    telephony: Telephony | None = None  # the carrier port (Exotel client, rate limiter)
     # --- commerce (commerce backend slice) ---
+    commerce: CommerceClient | None = None  # look-ups on the commerce backend
     # --- escalation (orchestrator slice) ---
     # --- config (run-time configuration slice) ---
     # --- masking (connecting people slice) ---

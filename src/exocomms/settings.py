@@ -60,14 +60,128 @@ class Settings(BaseSettings):
     outbox_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # --- telephony (IVR calls slice) ---
+    did_new_order: str = Field(default="", description="Caller id for new-order calls")
+    did_reminder: str = Field(default="", description="Caller id for reminder calls")
+    did_address: str = Field(default="", description="Caller id for address-update calls")
+    caller_id: str = Field(default="", description="Default caller id (ExoPhone)")
+    sms_sender_id: str = Field(default="", description="DLT sender id; default the caller id")
+    whatsapp_number: str = Field(default="", description="WhatsApp business number")
+    dlt_entity_id: str = ""
+    dlt_template_ids: dict[str, str] = Field(
+        default_factory=dict, description="Message template name → DLT template id (JSON)"
+    )
+    whatsapp_templates: bool = Field(
+        default=True, description="Send WhatsApp as approved templates (false: plain text)"
+    )
+    exotel_flows: dict[str, str] = Field(
+        default_factory=dict, description="IVR name → Exotel app (flow) id; default the name"
+    )
+    ring_flow: str = Field(default="ring", description="Flow that hangs up at once (rings)")
+    call_time_limit_seconds: int = Field(default=300, ge=10, le=14_400)
+    call_ring_timeout_seconds: int = Field(default=30, ge=5, le=120)
+    reconcile_margin_seconds: float = Field(default=120.0, ge=0)
+    ivr_retry: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Call purpose → {max_attempts, initial_delay, factor, max_delay} (JSON)",
+    )
+
+    @model_validator(mode="after")
+    def _check_ivr_retry(self) -> Settings:
+        from exocomms.calls.service import policy_from_settings  # here: avoids an import cycle
+
+        for purpose, spec in self.ivr_retry.items():
+            policy_from_settings(purpose, spec)  # raises ValueError on a bad policy
+        return self
 
     # --- commerce (commerce backend slice) ---
+    jupiter_outcomes_path: str = Field(
+        default="/exocomms/outcomes", description="Where outcomes are POSTed on jupiter_url"
+    )
+    jupiter_push_path: str = Field(
+        default="/exocomms/push", description="Where push requests are POSTed on jupiter_url"
+    )
+    jupiter_cache_seconds: float = Field(default=30.0, ge=0, description="Look-up cache TTL")
+    jupiter_webhook_tolerance_seconds: float = Field(
+        default=300.0, gt=0, description="Max age (and skew) of a signed inbound webhook"
+    )
+    jupiter_lookup_on_webhook: bool = Field(
+        default=True, description="Fill in store/rider details missing from inbound events"
+    )
 
     # --- escalation (orchestrator slice) ---
+    admin_on_duty_phone: str = Field(
+        default="", description="Admin on duty (E.164): ladder alerts and bridge calls"
+    )
+    escalation_ring_seconds: int = Field(
+        default=15, ge=3, le=60, description="How long a ladder's ring step lets the phone ring"
+    )
 
     # --- config (run-time configuration slice) ---
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys for credentials at rest, comma-separated, newest first; "
+        "generated into the data dir in development when unset, required in production",
+    )
+    config_cache_seconds: float = Field(
+        default=1.0, ge=0, le=60, description="How stale run-time config may be in a process"
+    )
+
+    @model_validator(mode="after")
+    def _check_secret_keys(self) -> Settings:
+        from exocomms.config.crypto import parse_keys  # here: keeps settings import-light
+
+        raw = self.secret_keys.get_secret_value() if self.secret_keys else ""
+        if raw.strip():
+            parse_keys(raw)  # raises ValueError naming the bad key's position, never the key
+        elif self.env == "production":
+            raise ProductionConfigError(
+                "refusing to start in production without EXOCOMMS_SECRET_KEYS "
+                "(a Fernet key: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            )
+        return self
+
+    @cached_property
+    def resolved_secret_keys(self) -> list[str]:
+        """The Fernet keys, newest first: configured, or one generated into the data dir."""
+        from exocomms.config.crypto import generate_key, parse_keys
+
+        raw = self.secret_keys.get_secret_value() if self.secret_keys else ""
+        if raw.strip():
+            return parse_keys(raw)
+        path = self.data_dir / "secret_keys"
+        if path.exists():
+            return parse_keys(path.read_text())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = generate_key()
+        path.write_text(key)
+        path.chmod(0o600)
+        return [key]
 
     # --- masking (connecting people slice) ---
+    masking_numbers: str = Field(
+        default="", description="Virtual-number pool: comma-separated E.164 numbers"
+    )
+    masking_backend: Literal["pool", "leadassist"] = "pool"
+    masking_grace_hours: float = Field(default=4.0, ge=0, le=168)
+    masking_default_hours: float = Field(default=24.0, gt=0, le=168)
+    masking_pin_digits: int = Field(default=4, ge=4, le=6)
+    masking_recolour: bool = Field(
+        default=True, description="Move unrevealed sessions to keep the pool small (Kempe)"
+    )
+    leadassist_base_url: str = "https://leadassist.exotel.in"
+    leadassist_tenant_id: str = ""
+    leadassist_token: SecretStr = SecretStr("")  # the ExoBridge token (user: account SID)
+    leadassist_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def masking_pool(self) -> list[str]:
+        """``masking_numbers`` as a list (order kept, blanks and duplicates dropped)."""
+        seen: dict[str, None] = {}
+        for part in self.masking_numbers.split(","):
+            if part.strip():
+                seen.setdefault(part.strip(), None)
+        return list(seen)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

@@ -85,3 +85,26 @@ async def list_events(session: AsyncSession, call_id: str) -> list[dict[str, Any
     """A call's events in the order they were applied."""
     query = select(call_events).where(call_events.c.call_id == call_id).order_by(call_events.c.id)
     return [dict(row) for row in (await session.execute(query)).mappings()]
+
+
+async def queued_unplaced(
+    session: AsyncSession, *, escalation_id: str | None = None, order_id: str | None = None
+) -> list[str]:
+    """Ids of queued calls without a provider sid, for an escalation and/or an order."""
+    query = select(voice_calls.c.id).where(
+        voice_calls.c.status == "queued", voice_calls.c.call_sid.is_(None)
+    )
+    if escalation_id is not None:
+        query = query.where(voice_calls.c.escalation_id == escalation_id)
+    if order_id is not None:
+        query = query.where(voice_calls.c.order_id == order_id)
+    return [str(row) for row in (await session.execute(query)).scalars()]
+
+
+async def get_event(session: AsyncSession, call_id: str, dedupe_key: str) -> dict[str, Any] | None:
+    """The logged event of a call with ``dedupe_key`` (what a replay gets back), if any."""
+    query = select(call_events).where(
+        call_events.c.call_id == call_id, call_events.c.dedupe_key == dedupe_key[:255]
+    )
+    row = (await session.execute(query)).mappings().first()
+    return dict(row) if row is not None else None

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms.calls import repo
 from exocomms.calls.model import CallEvent, CallState, CallStatus, apply
+from exocomms.calls.retry import RetryPolicy
 from exocomms.errors import NotFound
+
+if TYPE_CHECKING:
+    from exocomms.jobs.queue import JobQueue
+    from exocomms.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -140,3 +146,71 @@ async def apply_event(
         },
     )
     return Applied(row["id"], new, changed=True, duplicate=False)
+
+
+# ---------------------------------------------------------------- telephony slice additions
+
+
+def policy_from_settings(purpose: str, spec: Mapping[str, float]) -> RetryPolicy:
+    """A :class:`RetryPolicy` from one ``EXOCOMMS_IVR_RETRY`` entry.
+
+    Raises:
+        ValueError: unknown keys or values out of range.
+    """
+    known = {"max_attempts", "initial_delay", "factor", "max_delay"}
+    unknown = set(spec) - known
+    if unknown:
+        raise ValueError(f"ivr_retry[{purpose!r}]: unknown keys {sorted(unknown)}")
+    defaults = RetryPolicy()
+    attempts = spec.get("max_attempts", defaults.max_attempts)
+    if attempts != int(attempts) or not 1 <= attempts <= 10:
+        raise ValueError(f"ivr_retry[{purpose!r}].max_attempts must be an integer 1..10")
+    delay = spec.get("initial_delay", defaults.initial_delay)
+    cap = spec.get("max_delay", defaults.max_delay)
+    if not 0 <= delay <= 86_400 or not 0 <= cap <= 86_400:
+        raise ValueError(f"ivr_retry[{purpose!r}]: delays must be 0..86400 seconds")
+    try:
+        return RetryPolicy(
+            max_attempts=int(attempts),
+            initial_delay=float(delay),
+            factor=float(spec.get("factor", defaults.factor)),
+            max_delay=float(cap),
+        )
+    except ValueError as exc:
+        raise ValueError(f"ivr_retry[{purpose!r}]: {exc}") from None
+
+
+def retry_policy_for(settings: Settings, purpose: str) -> RetryPolicy:
+    """The retry policy of calls with ``purpose`` (settings, or the PRODUCT.md §6 default)."""
+    spec = settings.ivr_retry.get(purpose) or settings.ivr_retry.get("default")
+    return policy_from_settings(purpose, spec) if spec else RetryPolicy()
+
+
+async def cancel_queued_calls(
+    session: AsyncSession,
+    queue: JobQueue,
+    now: datetime,
+    *,
+    escalation_id: str | None = None,
+    order_id: str | None = None,
+) -> list[str]:
+    """Cancel calls not placed yet (a retry waiting for its turn) of an escalation or order.
+
+    Returns:
+        The ids of the canceled calls.
+    """
+    if escalation_id is None and order_id is None:
+        raise ValueError("escalation_id or order_id is required")
+    ids = await repo.queued_unplaced(session, escalation_id=escalation_id, order_id=order_id)
+    for call_id in ids:
+        await repo.update_call(
+            session,
+            call_id,
+            {"status": CallStatus.CANCELED.value, "ended_at": now, "updated_at": now},
+        )
+        for kind in PLACE_JOB_KINDS:
+            await queue.cancel(session, f"{kind}:{call_id}")
+    return ids
+
+
+PLACE_JOB_KINDS = ("ivr.place", "calls.place")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -160,14 +161,221 @@ call_events = Table(
 
 # --- telephony (IVR calls slice): tables below ---
 
+# SMS and WhatsApp messages we send (and the replies they get), one row per message.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(32), primary_key=True),  # uuid4 hex, our id
+    Column("channel", String(16), nullable=False),  # sms | whatsapp
+    Column("to_number", String(20), nullable=False, index=True),  # E.164
+    Column("template", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("body", Text, nullable=False),  # the exact SMS text, or WhatsApp text rendition
+    Column("content", JSON, nullable=False),  # WhatsApp content object / SMS DLT fields
+    Column("status", String(16), nullable=False),  # queued, sent, delivered, read, failed
+    Column("provider_sid", String(64), nullable=True, unique=True),
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("escalation_id", String(100), nullable=True, index=True),
+    Column("error", Text, nullable=True),
+    Column("reply", Text, nullable=True),  # the first reply or button, if any
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("replied_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 
 # --- commerce (commerce backend slice): tables below ---
+
+# Every inbound commerce-backend webhook we accepted, once (the unique key makes replays no-ops).
+commerce_events = Table(
+    "commerce_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_key", String(255), nullable=False, unique=True),  # X-Jupiter-Event-Id or hash
+    Column("event", String(40), nullable=False),  # path name, e.g. "order/new"
+    Column("domain_event", String(40), nullable=False),  # e.g. "order.created"
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("payload", JSON, nullable=False),  # the validated payload
+    Column("signed_at", UTCDateTime, nullable=False),  # X-Jupiter-Timestamp
+    Column("received_at", UTCDateTime, nullable=False),
+)
 
 
 # --- escalation (orchestrator slice): tables below ---
 
+# Ladder definitions edited at run time; every PUT adds a version (the highest one is current).
+# ``city`` is "" for the ladder of every city (NULL would defeat the unique constraint).
+ladders = Table(
+    "ladders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_type", String(64), nullable=False),
+    Column("city", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", JSON, nullable=False),  # Ladder.to_dict()
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=True),
+    UniqueConstraint("event_type", "city", "version"),
+)
+
+# One row per escalation; ``state`` is the pure model's Escalation.to_dict() (ladder frozen).
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", String(100), primary_key=True),  # vendor_order_<order id>, …
+    Column("event_type", String(64), nullable=False),
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("party", String(16), nullable=False),  # vendor | rider | customer
+    Column("party_id", String(64), nullable=True),
+    Column("party_phone", String(20), nullable=False),  # E.164
+    Column("party_name", String(200), nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("city", String(64), nullable=True),
+    Column("status", String(16), nullable=False, index=True),  # escalation.model.Status
+    Column("fence", Integer, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("context", JSON, nullable=False),  # order details for templates and IVRs
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(200), nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_channel", String(32), nullable=True),
+)
+
+# What happened to an order, written as it happens (merged with calls and messages on read).
+timeline_entries = Table(
+    "timeline_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("escalation_id", String(100), nullable=True, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),  # step, status, ack, stop, event, key
+    Column("channel", String(32), nullable=True),
+    Column("actor", String(200), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
 
 # --- config (run-time configuration slice): tables below ---
 
+# One row per run-time configuration section (timing, retry, features, general).
+config_entries = Table(
+    "config_entries",
+    metadata,
+    Column("section", String(32), primary_key=True),
+    Column("value", JSON, nullable=False),  # the section's complete wire form
+    Column("version", Integer, nullable=False),  # +1 per write; caches compare it
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+# Who changed which section (or credential) when, with the values before and after.
+config_audit = Table(
+    "config_audit",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("section", String(64), nullable=False),
+    Column("before", JSON, nullable=True),  # credentials: masked hints only
+    Column("after", JSON, nullable=True),
+)
+Index("ix_config_audit_section", config_audit.c.section, config_audit.c.id)
+
+# Credentials (Exotel, CRM…), Fernet-encrypted with the newest of EXOCOMMS_SECRET_KEYS.
+stored_secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("ciphertext", Text, nullable=False),
+    Column("key_id", String(16), nullable=False),  # fingerprint of the key that encrypted it
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+# API keys with scopes; only a SHA-256 of each key is stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False, index=True),  # shown in lists, used to look up
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
 
 # --- masking (connecting people slice): tables below ---
+
+# The virtual-number pool: from EXOCOMMS_MASKING_NUMBERS at start-up, plus the run-time API.
+masking_numbers = Table(
+    "masking_numbers",
+    metadata,
+    Column("number", String(20), primary_key=True),  # E.164
+    Column("active", Boolean, nullable=False),  # inactive: no new sessions, old ones run out
+    Column("source", String(16), nullable=False),  # settings | api
+    Column("added_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One masking session per order and pair of parties (exocomms.masking.model).
+masking_sessions = Table(
+    "masking_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", String(64), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # customer_rider | customer_vendor | rider_vendor
+    Column("party_a", String(20), nullable=False),  # E.164
+    Column("party_b", String(20), nullable=False),
+    Column("mode", String(16), nullable=False),  # direct | pin | leadassist
+    Column("virtual_number", String(20), nullable=True, index=True),
+    Column("pin", String(8), nullable=True),  # spoken/SMSed to callers, so kept in clear
+    Column("status", String(16), nullable=False),  # live | ended | expired
+    Column("revealed", Boolean, nullable=False),  # told to a party: the number may not move
+    # "<order>:<kind>:<a>:<b>" while live (idempotent create), NULL once ended.
+    Column("live_key", String(255), nullable=True, unique=True),
+    Column("provider_ref", String(64), nullable=True),  # Lead Assist greenvn/greenpin id
+    Column("context", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_masking_sessions_pair", masking_sessions.c.party_a, masking_sessions.c.party_b)
+Index("ix_masking_sessions_due", masking_sessions.c.status, masking_sessions.c.expires_at)
+
+# The masking rule as a database fact: a participant holds a number at most once among live
+# sessions (the primary key). A row lives while any routable direct session of the pair does.
+masking_holds = Table(
+    "masking_holds",
+    metadata,
+    Column("virtual_number", String(20), primary_key=True),
+    Column("participant", String(20), primary_key=True, index=True),
+    Column("counterparty", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# PINs of routable PIN sessions, unique per number.
+masking_pins = Table(
+    "masking_pins",
+    metadata,
+    Column("virtual_number", String(20), primary_key=True),
+    Column("pin", String(8), primary_key=True),
+    Column(
+        "session_id",
+        BigId,
+        ForeignKey("masking_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+)

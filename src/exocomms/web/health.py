@@ -56,4 +56,8 @@ async def health(request: Request) -> JSONResponse:
         "outbox": outbox,
         "checks": checks,
     }
+    # Commerce backend (additive; informational, so a partner outage does not flip "status"
+    # and take this instance out of a load balancer). Probed at most every few seconds.
+    if runtime.commerce is not None:
+        body["commerce"] = (await runtime.commerce.health()).to_dict()
     return JSONResponse(body, status_code=200 if db.reachable else 503)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from exocomms.commerce import api as commerce_api
+from exocomms.escalation import api as escalation_api
 from exocomms.outbox import api as outbox_api
+from exocomms.scheduling import api as timing_api
 from exocomms.web import health, metrics
 
 
@@ -16,7 +19,10 @@ def routers() -> list[APIRouter]:
         outbox_api.router,
         # --- telephony (IVR calls slice) ---
         # --- commerce (commerce backend slice) ---
+        commerce_api.router,
         # --- escalation (orchestrator slice) ---
+        escalation_api.router,
+        timing_api.router,
         # --- config (run-time configuration slice) ---
         # --- masking (connecting people slice) ---
     ]

@@ -143,6 +143,10 @@ class CallEngine:
         call.recording_url = f"{self.sim.config.base_url}/_exosim/recordings/{call.sid}.wav"
         session.event("recording.start", url=call.recording_url)
 
+    async def reset(self) -> None:
+        """End every live call at once (no callbacks) and delete recordings; stays usable."""
+        await self.shutdown()
+
     async def shutdown(self) -> None:
         """Cancel every running call, wait for the tasks, delete the recordings."""
         for task in list(self._tasks):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
+from exosim.api.phonenum import display
 from exosim.engine import callbacks
 from exosim.engine.session import CallSession
 from exosim.model import Leg
@@ -31,10 +32,14 @@ def phone_for(session: CallSession, number: str) -> VirtualPhone:
     return get_or_create(session.sim.store.phones, number)
 
 
-async def ring(session: CallSession, leg: Leg, leg_no: int, ring_for: float) -> RingOutcome:
+async def ring(
+    session: CallSession, leg: Leg, leg_no: int, ring_for: float, caller_id: str | None = None
+) -> RingOutcome:
     """Ring ``leg`` for at most ``ring_for`` s; sets its status unless it is answered.
 
-    A cancelled ring (the other party hung up) leaves the leg ``canceled``.
+    The phone's transcript shows the number on its screen: ``caller_id``, by default the
+    call's ExoPhone (callers never see each other's numbers). A cancelled ring (the other
+    party hung up) leaves the leg ``canceled``.
     """
     clock = session.clock
     sid = session.call.sid
@@ -52,7 +57,7 @@ async def ring(session: CallSession, leg: Leg, leg_no: int, ring_for: float) -> 
             return _ended(session, leg, leg_no, "failed", "switched off")
         session.event(f"leg{leg_no}.ringing", number=leg.number)
         callbacks.send_status(session.sim, session.call, "ringing")
-        phone.note(clock.now(), sid, "ringing")
+        phone.note(clock.now(), sid, "ringing", display(caller_id or session.call.caller_id))
         if script.behaviour == "busy":
             await clock.sleep(REJECT_SECONDS)
             phone.note(clock.now(), sid, "rejected")
@@ -86,11 +91,15 @@ def _ended(
 
 
 async def ring_parallel(
-    session: CallSession, legs: list[Leg], first_leg_no: int, ring_for: float
+    session: CallSession,
+    legs: list[Leg],
+    first_leg_no: int,
+    ring_for: float,
+    caller_id: str | None = None,
 ) -> Leg | None:
     """Ring every leg at once; the first to answer wins and the others are canceled."""
     tasks = {
-        asyncio.ensure_future(ring(session, leg, first_leg_no + i, ring_for)): leg
+        asyncio.ensure_future(ring(session, leg, first_leg_no + i, ring_for, caller_id)): leg
         for i, leg in enumerate(legs)
     }
     winner: Leg | None = None

@@ -222,7 +222,7 @@ async def _dial(session: CallSession, verb: ET.Element) -> _Next | None:
         leg = Leg(number=dial_number(number))
         call.legs.append(leg)
         session.dial_whom = leg.number
-        outcome = await ring(session, leg, len(call.legs), timeout)
+        outcome = await ring(session, leg, len(call.legs), timeout, verb.get("callerId"))
         status = outcome
         if outcome == "answered":
             winner, send = leg, digits

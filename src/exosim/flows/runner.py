@@ -160,6 +160,7 @@ async def _ivr_menu(session: CallSession, applet: IvrMenu) -> str | None:
 
 async def _connect(session: CallSession, applet: Connect) -> str | None:
     numbers, parallel, record = applet.numbers, applet.parallel, applet.record
+    caller_id: str | None = None
     max_ring, max_talk = applet.max_ringing_duration, applet.max_conversation_duration
     playback: StartPlayback | None = applet.start_call_playback
     if applet.url is not None:
@@ -171,6 +172,7 @@ async def _connect(session: CallSession, applet: Connect) -> str | None:
         parallel = spec.parallel_ringing.activate
         max_ring, max_talk = spec.max_ringing_duration, spec.max_conversation_duration
         playback = spec.start_call_playback
+        caller_id = spec.outgoing_phone_number
         if parallel:
             numbers = numbers[: spec.parallel_ringing.max_parallel_attempts]
     call = session.call
@@ -179,16 +181,18 @@ async def _connect(session: CallSession, applet: Connect) -> str | None:
         session.call_type = "incomplete"
         return applet.on_no_answer
     legs = [Leg(number=dial_number(number)) for number in numbers]
+    session.event("connect.dial", numbers=[leg.number for leg in legs], caller_id=caller_id)
     winner: Leg | None = None
     session.dial_whom = legs[0].number
     if parallel:
         call.legs.extend(legs)
-        winner = await ring_parallel(session, legs, len(call.legs) - len(legs) + 1, max_ring)
+        first = len(call.legs) - len(legs) + 1
+        winner = await ring_parallel(session, legs, first, max_ring, caller_id)
     else:
         for leg in legs:
             call.legs.append(leg)
             session.dial_whom = leg.number
-            if await ring(session, leg, len(call.legs), max_ring) == "answered":
+            if await ring(session, leg, len(call.legs), max_ring, caller_id) == "answered":
                 winner = leg
                 break
     if winner is None:

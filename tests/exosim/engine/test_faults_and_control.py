@@ -134,6 +134,7 @@ def test_phone_control_validation(client: httpx.Client) -> None:
         "after": 2.0,
         "text": "yes",
         "button_payload": None,
+        "button_text": None,
     }
     call = client.post(f"/_exosim/phones/{FROM}/call", json={"to": "09111111111"})
     assert call.status_code == 404

@@ -84,7 +84,7 @@ def test_passthru_gather_passthru_greeting_hangup(
     assert_golden("passthru_after_gather.txt", _query_text(second.query))
 
     assert _transcript(client, CALLER) == [
-        ("ringing", None),
+        ("ringing", EXOPHONE),  # what its screen showed
         ("answered", None),
         ("heard_tts", PROMPT),
         ("pressed", "2"),
@@ -251,6 +251,7 @@ def test_incoming_call_connect_dynamic_url_bridges(
     assert after_params["DialCallDuration"] == "20"
     assert after_params["CallType"] == "completed"
     assert after_params["RecordingUrl"] == call.recording_url
+    assert _transcript(client, VENDOR)[0] == ("ringing", EXOPHONE)  # never the caller's number
     assert ("heard_tts", "Connecting you to your vendor") in _transcript(client, VENDOR)
     assert ("heard_tts", "Connecting you to your vendor") in _transcript(client, CALLER)
     (message,) = sim.store.sms.values()

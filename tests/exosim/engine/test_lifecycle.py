@@ -187,3 +187,14 @@ def test_wait_url_is_heard_while_to_rings(client: httpx.Client, sim: Sim, driver
     heard = client.get(f"/_exosim/phones/{FROM}/transcript").json()["transcript"]
     assert [t["text"] for t in heard if t["kind"] == "heard_audio"] == [music, music]
     assert call.status == "completed"
+
+
+def test_runs_on_a_scaled_clock_too(client: httpx.Client, sim: Sim) -> None:
+    client.post("/_exosim/clock", json={"scale": 1000}).raise_for_status()
+    script(client, TO, answer_after=2, hangup_after=30)
+    sid = connect(client, From=FROM, To=TO)
+    call = sim.store.calls[sid]
+    wait_real(lambda: call.terminal and call.details_ready)
+    assert call.status == "completed"
+    assert call.legs[1].status == "completed"
+    assert call.legs[1].on_call_duration >= 30

@@ -1,0 +1,1 @@
+"""Run-time configuration stored in the database, encrypted credentials, feature flags."""

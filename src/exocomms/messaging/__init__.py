@@ -1,0 +1,1 @@
+"""Messaging: SMS (DLT templates) and WhatsApp through Exotel, with delivery status and replies."""

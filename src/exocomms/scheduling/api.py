@@ -1,0 +1,38 @@
+"""``GET /timing/check?purpose=``: may a call/SMS/promotional SMS go out now, and when next."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from exocomms import phones
+from exocomms.scheduling.engine import check
+from exocomms.scheduling.model import ANYONE, Recipient, TimingPolicy
+from exocomms.web.deps import RuntimeDep, require_admin
+
+router = APIRouter(tags=["timing"], dependencies=[Depends(require_admin)])
+
+TIMING_POLICY_EXTRA = "timing_policy"  # runtime.extras key: the policy in force, if edited
+
+
+@router.get("/timing/check", summary="Whether a call or SMS for a purpose is allowed now")
+async def timing_check(
+    runtime: RuntimeDep,
+    purpose: Annotated[str, Query(min_length=1, max_length=64)],
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
+    """``scheduling.engine.check`` with the policy in force and the default recipient.
+
+    ``phone`` is accepted (and validated) for recipient preferences; none are stored yet, so
+    every number gets the default recipient.
+    """
+    recipient = ANYONE
+    if phone is not None:
+        recipient = Recipient(phone=phones.normalize(phone))
+    policy = runtime.extras.get(TIMING_POLICY_EXTRA)
+    if not isinstance(policy, TimingPolicy):
+        policy = TimingPolicy()
+    body = check(runtime.clock.now(), purpose, recipient, policy)  # unknown purpose: 422
+    body["purpose"] = purpose
+    return body

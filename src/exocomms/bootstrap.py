@@ -54,6 +54,9 @@ def build_registry() -> JobRegistry:
     register_escalation_handlers(registry)
     # --- config (run-time configuration slice) ---
     # --- masking (connecting people slice) ---
+    from exocomms.masking.jobs import register_masking_handlers
+
+    register_masking_handlers(registry)
     # Feature slices that register at import time on the default registry.
     for kind in default_registry.kinds():
         spec = default_registry.get(kind)
@@ -79,7 +82,10 @@ def build_event_bus() -> EventBus:
     subscribe_escalation(bus)
     # --- config (run-time configuration slice): listeners ---
     # --- masking (connecting people slice): listeners ---
-    return bus  # noqa: RET504 - slices subscribe between the two lines
+    from exocomms.masking.jobs import subscribe_masking_listeners
+
+    subscribe_masking_listeners(bus)
+    return bus
 
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -141,7 +147,11 @@ def build_runtime(
     # --- escalation (orchestrator slice): ports ---
     # --- config (run-time configuration slice): ports ---
     # --- masking (connecting people slice): ports ---
-    return runtime  # noqa: RET504 - slices attach ports between the two lines
+    if settings.masking_backend == "leadassist":
+        from exocomms.masking.leadassist import client_for
+
+        client_for(runtime)  # the Lead Assist client on the shared HTTP pool
+    return runtime
 
 
 async def close_runtime(runtime: Runtime) -> None:

@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         default="", description="Admin on duty (E.164): ladder alerts and bridge calls"
     )
     escalation_ring_seconds: int = Field(
-        default=15, ge=3, le=60, description="How long a ladder's ring step lets the phone ring"
+        default=15, ge=5, le=60, description="How long a ladder's ring step lets the phone ring"
     )
 
     # --- config (run-time configuration slice) ---

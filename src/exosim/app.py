@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
 
 from exosim.api import install
+from exosim.api import leadassist as leadassist_api
 from exosim.api.state import ApiState, default_account
 from exosim.clock import SimClock
 from exosim.config import SimConfig
@@ -36,14 +37,26 @@ def build_store(config: SimConfig, clock: SimClock) -> Store:
     return store
 
 
-def create_app(config: SimConfig | None = None, clock: SimClock | None = None) -> FastAPI:
-    """Build one emulator instance; its state lives in ``app.state.sim`` while it runs."""
+def create_app(
+    config: SimConfig | None = None,
+    clock: SimClock | None = None,
+    setup: Callable[[Store], object] | None = None,
+) -> FastAPI:
+    """Build one emulator instance; its state lives in ``app.state.sim`` while it runs.
+
+    Args:
+        config: settings (defaults, not the environment, when omitted).
+        clock: the emulator clock (a scaled real clock by default).
+        setup: fills each fresh store at start-up (the CLI's ``--scenario``/``--flows``).
+    """
     config = config or SimConfig()
     sim_clock = clock or SimClock(scale=config.time_scale)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = build_store(config, sim_clock)
+        if setup is not None:
+            setup(store)
         timeout = httpx.Timeout(config.callback_timeout, connect=5.0)
         client = httpx.AsyncClient(follow_redirects=False, timeout=timeout, verify=_tls_context())
         sender = CallbackSender(sim_clock, store.faults, client)
@@ -65,4 +78,5 @@ def create_app(config: SimConfig | None = None, clock: SimClock | None = None) -
     install(app)
     for router in (flows_api.router, phones_api.router, engine_api.router):
         app.include_router(router)
+    app.include_router(leadassist_api.router)  # Lead Assist GreenVN/GreenPin
     return app

@@ -38,6 +38,7 @@ class Store:
     calls: dict[str, Call] = field(default_factory=dict)
     sms: dict[str, SmsMessage] = field(default_factory=dict)
     whatsapp: dict[str, WhatsAppMessage] = field(default_factory=dict)
+    leadassist: dict[str, Any] = field(default_factory=dict)  # exosim.api.leadassist state
 
     def account_by_key(self, api_key: str) -> Account | None:
         """The account whose API key (or, in the older form, SID) is ``api_key``."""

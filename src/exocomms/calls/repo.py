@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,3 +108,35 @@ async def get_event(session: AsyncSession, call_id: str, dedupe_key: str) -> dic
     )
     row = (await session.execute(query)).mappings().first()
     return dict(row) if row is not None else None
+
+
+async def list_calls(
+    session: AsyncSession,
+    *,
+    order_id: str | None = None,
+    phone: str | None = None,
+    status: str | None = None,
+    purpose: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Calls, newest first, filtered by order, phone, status and purpose."""
+    query = select(voice_calls).order_by(voice_calls.c.created_at.desc(), voice_calls.c.id)
+    if order_id is not None:
+        query = query.where(voice_calls.c.order_id == order_id)
+    if phone is not None:
+        query = query.where(voice_calls.c.phone == phone)
+    if status is not None:
+        query = query.where(voice_calls.c.status == status)
+    if purpose is not None:
+        query = query.where(voice_calls.c.purpose == purpose)
+    return [dict(row) for row in (await session.execute(query.limit(limit))).mappings()]
+
+
+async def call_stats(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Counts of calls by status and by outcome."""
+    out: dict[str, dict[str, int]] = {}
+    for column in ("status", "outcome"):
+        col = voice_calls.c[column]
+        rows = await session.execute(select(col, func.count()).group_by(col))
+        out[column] = {str(key): int(count) for key, count in rows.all()}
+    return out

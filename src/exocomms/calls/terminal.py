@@ -68,7 +68,7 @@ async def finish_call(session: AsyncSession, runtime: Runtime, call_id: str) -> 
     )
     delay = policy.next_delay(state, row["attempt"])
     if delay is not None and row["outcome"] is None:
-        return await _next_attempt(session, runtime, row, delay)
+        return await queue_attempt(session, runtime, row, delay)
     if meta.get("mode") == "ring" and state.status is not CallStatus.FAILED:
         return None
     await publish(
@@ -81,10 +81,20 @@ async def finish_call(session: AsyncSession, runtime: Runtime, call_id: str) -> 
     return None
 
 
-async def _next_attempt(
-    session: AsyncSession, runtime: Runtime, row: dict[str, Any], delay: float
+async def queue_attempt(
+    session: AsyncSession,
+    runtime: Runtime,
+    row: dict[str, Any],
+    delay: float,
+    *,
+    manual: bool = False,
 ) -> str:
-    """Queue attempt n+1 of the same call (same parties, context and escalation)."""
+    """Queue attempt n+1 of the same call (same parties, context and escalation).
+
+    Args:
+        delay: Seconds from now.
+        manual: An operator's retry: allowed beyond ``max_attempts`` (which grows with it).
+    """
     from exocomms.calls.jobs import place_job_kind  # here: jobs import this module
 
     meta = {
@@ -114,7 +124,9 @@ async def _next_attempt(
             name=row["name"],
             caller_id=row["caller_id"],
             attempt=row["attempt"] + 1,
-            max_attempts=row["max_attempts"],
+            max_attempts=max(row["max_attempts"], row["attempt"] + 1)
+            if manual
+            else row["max_attempts"],
             escalation_id=row["escalation_id"],
             meta=meta,
         ),

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms.errors import ExocommsError
+from exocomms.storage.db import Database
 from exocomms.storage.tables import stored_secrets
 
 if TYPE_CHECKING:
@@ -139,21 +140,28 @@ async def rotate_all(session: AsyncSession, keyring: Keyring) -> int:
     return len(rows)
 
 
-async def rotate_keys(settings: Settings) -> int:
+async def rotate_keys(settings: Settings, db: Database | None = None) -> int:
     """``exocomms keys rotate``: re-encrypt every stored secret with the newest key.
 
-    Opens the configured database, rotates in one transaction, and closes it. Other running
-    processes need no restart: they read secrets from the database on use and already hold
-    the new key list (it must be deployed to every process before rotating).
+    Rotates in one transaction (all or nothing). Other running processes need no restart: they
+    read secrets from the database on use and already hold the new key list (deploy it to every
+    process *before* rotating; remove old keys only after).
+
+    Args:
+        settings: Supplies the key list and, unless ``db`` is given, the database URL.
+        db: An open database to use (tests); default one opened and closed here.
 
     Returns:
         The number of secrets re-encrypted.
-    """
-    from exocomms.storage.db import Database  # here: keeps this module free of engine setup
 
-    db = Database(settings.resolved_database_url)
+    Raises:
+        SecretUnreadable: a secret none of the keys decrypts; nothing was changed.
+    """
+    owned = db is None
+    database = db if db is not None else Database(settings.resolved_database_url)
     try:
-        async with db.transaction() as session:
+        async with database.transaction() as session:
             return await rotate_all(session, keyring_for(settings))
     finally:
-        await db.dispose()
+        if owned:
+            await database.dispose()

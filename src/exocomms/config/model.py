@@ -34,7 +34,9 @@ from exocomms.scheduling.purposes import DEFAULT_PURPOSES, PurposeClass
 SECTIONS = ("timing", "retry", "features", "general")
 Section = Literal["timing", "retry", "features", "general"]
 LANGUAGES = ("hi", "en", "mr")
-RETRYABLE = frozenset({CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED})
+RETRYABLE = frozenset(
+    {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED}
+)
 MAX_DELAY_SECONDS = 86_400.0
 
 Loc = list[str | int]
@@ -165,7 +167,9 @@ def _parse_retry_fields(
         kw["factor"] = _number(data["factor"], 1, 10, [*loc, "factor"], errors)
     if "maxDelaySeconds" in data:
         where = [*loc, "maxDelaySeconds"]
-        kw["max_delay_seconds"] = _number(data["maxDelaySeconds"], 0, MAX_DELAY_SECONDS, where, errors)
+        kw["max_delay_seconds"] = _number(
+            data["maxDelaySeconds"], 0, MAX_DELAY_SECONDS, where, errors
+        )
     if "jitter" in data:
         kw["jitter"] = _number(data["jitter"], 0, 0.5, [*loc, "jitter"], errors)
     if "retryOn" in data:
@@ -252,6 +256,9 @@ FEATURE_FLAGS: Mapping[str, str] = MappingProxyType(
         "cqaEnabled": "cqa",
     }
 )
+FEATURE_FLAGS_BY_ATTRIBUTE: Mapping[str, str] = MappingProxyType(
+    {name: wire for wire, name in FEATURE_FLAGS.items()}
+)
 
 
 @dataclass(frozen=True)
@@ -265,11 +272,11 @@ class Features:
     cqa: bool = True
 
     def enabled(self, flag: str) -> bool:
-        """The value of ``flag`` (wire name like ``cqaEnabled``, or attribute like ``cqa``)."""
-        name = FEATURE_FLAGS.get(flag, flag)
-        if name not in FEATURE_FLAGS.values():
+        """The value of ``flag`` (``cqaEnabled``, ``cqa``, or attribute like ``number_masking``)."""
+        wire = resolve_feature(flag) or FEATURE_FLAGS_BY_ATTRIBUTE.get(flag)
+        if wire is None:
             raise KeyError(flag)
-        return bool(getattr(self, name))
+        return bool(getattr(self, FEATURE_FLAGS[wire]))
 
     def to_dict(self) -> dict[str, bool]:
         """``{"verifiedCallsEnabled": false, …}``."""
@@ -343,7 +350,9 @@ def parse_general(data: Any, loc: Loc, errors: ConfigErrors) -> General | None:
             errors.add([*loc, "adminOnDutyPhone"], "not a valid phone number")
     if "recordingRetentionDays" in obj:
         where = [*loc, "recordingRetentionDays"]
-        kw["recording_retention_days"] = _integer(obj["recordingRetentionDays"], 1, 3650, where, errors)
+        kw["recording_retention_days"] = _integer(
+            obj["recordingRetentionDays"], 1, 3650, where, errors
+        )
     return General(**kw) if not any(v is None for v in kw.values()) else None
 
 
@@ -464,4 +473,3 @@ def apply_patch(config: RuntimeConfig, patch: Any) -> tuple[RuntimeConfig, list[
     new = parse_sections({**merged, **extra})
     changed = [name for name in SECTIONS if new.section(name) != current[name]]
     return new, changed
-

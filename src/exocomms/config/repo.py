@@ -80,7 +80,7 @@ async def lock_entry(
         "updated_at": at,
         "updated_by": "default",
     }
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(config_entries).values(values).on_conflict_do_nothing()
     else:
@@ -160,7 +160,7 @@ async def put_secret(
         "updated_by": actor,
     }
     changed = {k: v for k, v in values.items() if k != "name"}
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt: Any = postgresql.insert(stored_secrets).values(values)
         stmt = stmt.on_conflict_do_update(index_elements=["name"], set_=changed)
     else:

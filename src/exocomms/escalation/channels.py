@@ -13,17 +13,16 @@ Mappings (documented in ``docs/api.md``):
 * ``E.ivr`` step templates → IVR names (:data:`IVR_FOR_TEMPLATE`); a template that is itself an
   IVR name followed by ``.ivr`` works too.
 * ``admin_alert`` steps send the ``admin.alert`` template (SMS and WhatsApp) to the admin on
-  duty (``EXOCOMMS_ADMIN_ON_DUTY_PHONE``) whatever the step's template is called; the step's
-  template name travels in the params as ``reason``.
+  duty (``EXOCOMMS_ADMIN_ON_DUTY_PHONE``) whatever the step's template is called, with the
+  params ``order_id``, ``party`` and ``event`` (the ladder's event type).
 * ``admin_bridge`` bridges the admin on duty (first leg) with the party.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +43,7 @@ IVR_FOR_TEMPLATE: Mapping[str, str] = {
     "customer_delay.ivr": "customer_delay",
 }
 ADMIN_ALERT_TEMPLATE = "admin.alert"
-MAX_PARAM_CHARS = 30  # DLT: a variable holds at most 30 characters
+MAX_PARAM_CHARS = {"sms": 29, "whatsapp": 200}  # DLT: an SMS variable holds under 30
 
 
 def ivr_name(template: str) -> str:
@@ -100,8 +99,9 @@ class Channels(Protocol):
         template: str,
         data: Mapping[str, Any],
         escalation_id: str,
+        key: str,
     ) -> str:
-        """Queue an app push through the commerce backend; returns its id."""
+        """Queue an app push through the commerce backend (``key``: unique per step run)."""
         ...
 
     async def message(
@@ -166,17 +166,11 @@ class Channels(Protocol):
         ...
 
 
-AsyncFn = Callable[..., Awaitable[Any]]
-
-
-def _function(module: str, name: str) -> AsyncFn:
-    # Looked up at call time: the slices import each other only at the edges, and a slice that
-    # is not installed fails the step (recorded on the timeline), not the process start-up.
-    return cast(AsyncFn, getattr(importlib.import_module(module), name))
-
-
 class ContractChannels:
-    """The production channels: the functions of the shared slice contracts."""
+    """The production channels: the functions of the shared slice contracts.
+
+    Imported when used: the slices meet only at these edges (no import cycles at start-up).
+    """
 
     async def push(
         self,
@@ -189,10 +183,12 @@ class ContractChannels:
         template: str,
         data: Mapping[str, Any],
         escalation_id: str,
+        key: str,
     ) -> str:
         """``commerce.push.queue_push`` (a signed webhook through the outbox)."""
-        fn = _function("exocomms.commerce.push", "queue_push")
-        ref = await fn(
+        from exocomms.commerce.push import queue_push
+
+        ref = await queue_push(
             session,
             runtime,
             party=party,
@@ -201,6 +197,7 @@ class ContractChannels:
             template=template,
             data=data,
             escalation_id=escalation_id,
+            idempotency_key=f"push:{key}",
         )
         return str(ref)
 
@@ -219,8 +216,10 @@ class ContractChannels:
         escalation_id: str,
     ) -> str:
         """``messaging.service.queue_sms`` / ``queue_whatsapp``."""
-        fn = _function("exocomms.messaging.service", f"queue_{channel}")
-        ref = await fn(
+        from exocomms.messaging.service import queue_sms, queue_whatsapp
+
+        queue = queue_sms if channel == "sms" else queue_whatsapp
+        return await queue(
             session,
             runtime,
             to=to,
@@ -231,7 +230,6 @@ class ContractChannels:
             order_id=order_id,
             escalation_id=escalation_id,
         )
-        return str(ref)
 
     async def ring(
         self,
@@ -246,8 +244,9 @@ class ContractChannels:
         escalation_id: str,
     ) -> str:
         """``telephony.service.queue_ring``."""
-        fn = _function("exocomms.telephony.service", "queue_ring")
-        ref = await fn(
+        from exocomms.telephony.service import queue_ring
+
+        return await queue_ring(
             session,
             runtime,
             phone=phone,
@@ -257,7 +256,6 @@ class ContractChannels:
             order_id=order_id,
             escalation_id=escalation_id,
         )
-        return str(ref)
 
     async def ivr_call(
         self,
@@ -270,9 +268,10 @@ class ContractChannels:
         caller: str,
     ) -> str:
         """``ivr.service.start_ivr_call`` with the escalation's context."""
-        fn = _function("exocomms.ivr.service", "start_ivr_call")
-        ids = {f"{target.party}_id": target.party_id} if target.party != "admin" else {}
-        ref = await fn(
+        from exocomms.ivr.service import start_ivr_call
+
+        party_id = target.party_id
+        return await start_ivr_call(
             session,
             runtime,
             ivr=ivr,
@@ -281,13 +280,14 @@ class ContractChannels:
             purpose=purpose,
             language=target.language,
             order_id=target.order_id,
+            vendor_id=party_id if target.party == "vendor" else None,
+            rider_id=party_id if target.party == "rider" else None,
+            customer_id=party_id if target.party == "customer" else None,
             name=target.name,
             escalation_id=target.escalation_id,
             caller=caller,
             max_attempts=1,  # the ladder itself is the retry policy
-            **ids,
         )
-        return str(ref)
 
     async def bridge(
         self,
@@ -303,8 +303,9 @@ class ContractChannels:
         time_limit_seconds: int = 600,
     ) -> str:
         """``telephony.service.queue_bridge``."""
-        fn = _function("exocomms.telephony.service", "queue_bridge")
-        ref = await fn(
+        from exocomms.telephony.service import queue_bridge
+
+        return await queue_bridge(
             session,
             runtime,
             first=first,
@@ -315,7 +316,6 @@ class ContractChannels:
             escalation_id=escalation_id,
             time_limit_seconds=time_limit_seconds,
         )
-        return str(ref)
 
 
 def admin_phone(runtime: Runtime) -> str | None:
@@ -323,8 +323,8 @@ def admin_phone(runtime: Runtime) -> str | None:
     return phones.try_normalize(runtime.settings.admin_on_duty_phone)
 
 
-def template_params(target: Target, **extra: Any) -> dict[str, str]:
-    """Template variables: the order context's scalars, clipped to DLT's 30 characters."""
+def template_params(target: Target, channel: str = "sms", **extra: Any) -> dict[str, str]:
+    """Template variables: the order context's scalars, clipped to the channel's limit."""
     values: dict[str, Any] = {
         k: v
         for k, v in target.context.items()
@@ -332,8 +332,12 @@ def template_params(target: Target, **extra: Any) -> dict[str, str]:
     }
     values.setdefault("order_id", target.order_id or "")
     values.setdefault("name", target.name or "")
+    items = target.context.get("items")
+    if isinstance(items, list):
+        values.setdefault("item_count", len(items))
     values.update(extra)
-    return {k: str(v)[:MAX_PARAM_CHARS] for k, v in values.items() if v is not None}
+    limit = MAX_PARAM_CHARS.get(channel, 29)
+    return {k: " ".join(str(v).split())[:limit] for k, v in values.items() if v is not None}
 
 
 async def send_step(
@@ -343,9 +347,10 @@ async def send_step(
     target: Target,
     step: Step,
     *,
+    key: str,
     ring_seconds: int = 15,
 ) -> list[Sent]:
-    """Queue what ``step`` sends; returns what was queued.
+    """Queue what ``step`` sends; returns what was queued. ``key`` is unique per step run.
 
     Raises:
         NotFound: an admin step with no admin on duty, or an unknown IVR.
@@ -363,6 +368,7 @@ async def send_step(
             template=step.template,
             data=data,
             escalation_id=esc_id,
+            key=key,
         )
         return [Sent("push", "party", ref)]
     if ch in (Channel.WHATSAPP, Channel.SMS):
@@ -372,7 +378,7 @@ async def send_step(
             channel=ch.value,
             to=target.phone,
             template=step.template,
-            params=template_params(target),
+            params=template_params(target, ch.value),
             purpose=step.purpose,
             language=target.language,
             order_id=target.order_id,
@@ -425,7 +431,6 @@ async def _admin_alert(
     step: Step,
     admin: str,
 ) -> list[Sent]:
-    params = template_params(target, party=target.party, reason=step.template, phone=target.phone)
     sent: list[Sent] = []
     channel_names: Sequence[str] = ("sms", "whatsapp")
     for name in channel_names:
@@ -435,7 +440,7 @@ async def _admin_alert(
             channel=name,
             to=admin,
             template=ADMIN_ALERT_TEMPLATE,
-            params=params,
+            params=template_params(target, name, party=target.party, event=target.event_type),
             purpose=step.purpose,
             language="en",
             order_id=target.order_id,

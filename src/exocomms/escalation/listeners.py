@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exocomms import phones
 from exocomms.escalation import repo, service
 from exocomms.escalation.jobs import enqueue_start
-from exocomms.events import DomainEvent, EventBus
+from exocomms.events import DomainEvent, EventBus, Listener
 from exocomms.storage.tables import metadata, voice_calls
 
 if TYPE_CHECKING:
@@ -264,10 +264,18 @@ async def on_call_finished(session: AsyncSession, runtime: Runtime, event: Domai
         await service.add_fact(session, runtime, row.escalation_id, "answered")
 
 
+_RECORDED = "exocomms.escalation.recorded_events"  # session.info: events already on a timeline
+
+
 async def record_event(session: AsyncSession, runtime: Runtime, event: DomainEvent) -> None:
-    """Put every event about an order on its timeline."""
+    """Put every event about an order on its timeline (once, before what it causes)."""
     if event.order_id is None:
         return
+    # Kept by reference (not id()): a freed event's id may be reused by the next one.
+    recorded: list[DomainEvent] = session.info.setdefault(_RECORDED, [])
+    if any(seen is event for seen in recorded):
+        return
+    recorded.append(event)
     channel = event.data.get("channel") if isinstance(event.data.get("channel"), str) else None
     kind = "key" if event.name == "party.acknowledged" or channel in KEY_CHANNELS else "event"
     esc_id = event.data.get("escalation_id")
@@ -295,17 +303,30 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _recorded_first(listener: Listener) -> Listener:
+    # The bus runs "*" listeners last; the event itself belongs on the timeline before the
+    # acks and stops it causes.
+    async def run(session: AsyncSession, runtime: Runtime, event: DomainEvent) -> None:
+        await record_event(session, runtime, event)
+        await listener(session, runtime, event)
+
+    return run
+
+
 def subscribe(bus: EventBus) -> None:
     """Subscribe the orchestrator's listeners on ``bus``."""
-    bus.subscribe("order.created", on_order_created)
-    bus.subscribe("rider.assigned", on_rider_assigned)
-    bus.subscribe("address.changed", on_address_changed)
-    for name in ("vendor.accepted", "vendor.rejected", "order.accepted", "order.rejected"):
-        bus.subscribe(name, ack_vendor)
-    for name in ("rider.accepted", "rider.rejected"):
-        bus.subscribe(name, ack_rider)
-    bus.subscribe("party.acknowledged", on_party_acknowledged)
-    bus.subscribe("order.delivered", on_order_delivered)
-    bus.subscribe("message.status", on_message_status)
-    bus.subscribe("call.finished", on_call_finished)
+    listeners: list[tuple[tuple[str, ...], Listener]] = [
+        (("order.created",), on_order_created),
+        (("rider.assigned",), on_rider_assigned),
+        (("address.changed",), on_address_changed),
+        (("vendor.accepted", "vendor.rejected", "order.accepted", "order.rejected"), ack_vendor),
+        (("rider.accepted", "rider.rejected"), ack_rider),
+        (("party.acknowledged",), on_party_acknowledged),
+        (("order.delivered",), on_order_delivered),
+        (("message.status",), on_message_status),
+        (("call.finished",), on_call_finished),
+    ]
+    for names, listener in listeners:
+        for name in names:
+            bus.subscribe(name, _recorded_first(listener))
     bus.subscribe("*", record_event)

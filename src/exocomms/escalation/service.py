@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms import phones
@@ -25,10 +26,11 @@ from exocomms.errors import ExocommsError, NotFound, ValidationError
 from exocomms.escalation import engine, repo
 from exocomms.escalation.channels import Channels, ContractChannels, Target, send_step
 from exocomms.escalation.ladders import DEFAULT_LADDERS, pick_ladder
-from exocomms.escalation.model import Escalation, Ladder, Status
+from exocomms.escalation.model import Escalation, Ladder, Status, step_key
 from exocomms.escalation.model import escalation_id as make_id
 from exocomms.logging import get_logger
 from exocomms.scheduling.model import Recipient, TimingPolicy
+from exocomms.storage.tables import messages
 
 if TYPE_CHECKING:
     from exocomms.runtime import Runtime
@@ -78,10 +80,15 @@ def channels_of(runtime: Runtime) -> Channels:
     return injected if injected is not None else ContractChannels()
 
 
-def timing_policy(runtime: Runtime) -> TimingPolicy:
-    """The timing rules in force (``runtime.extras['timing_policy']``, else the defaults)."""
+async def timing_policy(session: AsyncSession, runtime: Runtime) -> TimingPolicy:
+    """The timing rules in force: ``runtime.extras['timing_policy']`` if set (tests), else the
+    run-time configuration's ``timing`` section (defaults when never edited)."""
     policy = runtime.extras.get(TIMING_POLICY_EXTRA)
-    return policy if isinstance(policy, TimingPolicy) else TimingPolicy()
+    if isinstance(policy, TimingPolicy):
+        return policy
+    from exocomms.config.service import current
+
+    return (await current(runtime, session)).timing
 
 
 async def load_ladder(session: AsyncSession, event_type: str, city: str | None = None) -> Ladder:
@@ -130,7 +137,10 @@ async def save_ladder(
     return ladder
 
 
-def _target(row: Mapping[str, Any]) -> Target:
+def _target(row: Mapping[str, Any], now: datetime) -> Target:
+    context = dict(row["context"] or {})
+    waited = int((now - row["started_at"]).total_seconds() // 60)
+    context.setdefault("minutes_waiting", max(1, waited))  # the reminder templates say it
     return Target(
         escalation_id=row["id"],
         event_type=row["event_type"],
@@ -140,7 +150,7 @@ def _target(row: Mapping[str, Any]) -> Target:
         phone=row["party_phone"],
         name=row["party_name"],
         language=row["language"],
-        context=dict(row["context"] or {}),
+        context=context,
     )
 
 
@@ -252,7 +262,7 @@ async def run_step(
     now = runtime.clock.now()
     recipient = Recipient(phone=row["party_phone"])
     outcome = engine.on_step_due(
-        esc, step, fence, now, policy=timing_policy(runtime), recipient=recipient
+        esc, step, fence, now, policy=await timing_policy(session, runtime), recipient=recipient
     )
     if not outcome.changed:
         return outcome  # stale or ended: do nothing at all
@@ -271,7 +281,7 @@ async def run_step(
     entry: dict[str, Any] = {"order_id": row["order_id"], "escalation_id": escalation_id}
     if isinstance(outcome, engine.Execute):
         cur = outcome.step
-        target = _target(row)
+        target = _target(row, now)
         data: dict[str, Any] = {"step": outcome.step_index, "template": cur.template}
         try:
             async with session.begin_nested():
@@ -281,6 +291,7 @@ async def run_step(
                     channels or channels_of(runtime),
                     target,
                     cur,
+                    key=step_key(escalation_id, step, fence),
                     ring_seconds=runtime.settings.escalation_ring_seconds,
                 )
         except ExocommsError as exc:
@@ -348,6 +359,7 @@ async def _end(
     await repo.update_escalation(session, row["id"], values)
     if ended.cancel_key is not None:
         await runtime.queue.cancel(session, ended.cancel_key)
+    await _cancel_unsent(session, runtime, row["id"], now)
     kind = "ack" if ack is not None else "stop"
     what = f"acknowledged via {ack}" if ack is not None else f"stopped: {reason}"
     await repo.add_entry(
@@ -363,6 +375,26 @@ async def _end(
     )
     log.info("escalation.ended", escalation_id=row["id"], status=ended.escalation.status.value)
     return True
+
+
+async def _cancel_unsent(
+    session: AsyncSession, runtime: Runtime, escalation_id: str, now: datetime
+) -> None:
+    """Cancel calls and messages a step queued that have not left yet (same transaction)."""
+    from exocomms.calls.service import cancel_queued_calls
+    from exocomms.messaging.service import send_job_key
+
+    await cancel_queued_calls(session, runtime.queue, now, escalation_id=escalation_id)
+    queued = await session.execute(
+        select(messages.c.id).where(
+            messages.c.escalation_id == escalation_id,
+            messages.c.status == "queued",
+            messages.c.provider_sid.is_(None),
+        )
+    )
+    for message_id in queued.scalars():
+        # The row stays "queued" (the messaging slice owns its status); its send job is gone.
+        await runtime.queue.cancel(session, send_job_key(str(message_id)))
 
 
 async def acknowledge(

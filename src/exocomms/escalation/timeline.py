@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exocomms.escalation import repo
 from exocomms.storage.tables import call_events, metadata, voice_calls
 
-# At equal times: what happened (events, keys), then what the ladder decided (steps, acks),
-# then the calls and messages it queued.
-_RANK = {"event": 0, "key": 0, "call": 2, "message": 2}
+# At equal times the orchestrator's own entries keep the order they were written in (an event,
+# then what it caused); the calls and messages they queued come after them.
+_RANK = {"orchestrator": 0}
 
 
 def _entry(
@@ -170,7 +170,7 @@ async def order_timeline(session: AsyncSession, order_id: str) -> list[dict[str,
     items += await _calls(session, order_id)
     items += await _messages(session, order_id)
     indexed = sorted(
-        enumerate(items), key=lambda p: (p[1]["_at"], _RANK.get(p[1]["kind"], 1), p[0])
+        enumerate(items), key=lambda p: (p[1]["_at"], _RANK.get(p[1]["source"], 1), p[0])
     )
     out = []
     for _, item in indexed:

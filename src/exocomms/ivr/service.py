@@ -163,7 +163,7 @@ class TurnAnswer:
 
 def request_key(endpoint: str, params: Mapping[str, str]) -> str:
     """Dedupe key of an applet/ExoML request: the same request replayed → the same key."""
-    fields = ("CallSid", "digits", "Digits", "CurrentTime", "CallStatus")
+    fields = ("CallSid", "digits", "Digits", "CurrentTime", "CallStatus", "turn")
     raw = "&".join(f"{k}={params.get(k, '')}" for k in fields)
     return f"{endpoint}:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
 

@@ -186,7 +186,7 @@ def apply(edges: Iterable[Edge], a: str, b: str, allocation: Allocation) -> list
     result = [
         Edge(e.a, e.b, moved.get((e.a, e.b, e.number), e.number), e.movable)
         for e in edges
-        if not (frozenset((e.a, e.b)) == frozenset((a, b)))
+        if frozenset((e.a, e.b)) != frozenset((a, b))
     ]
     if allocation.number is not None:
         result.append(Edge(a, b, allocation.number, movable=True))

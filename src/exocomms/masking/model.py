@@ -49,6 +49,24 @@ ROUTABLE = (SessionStatus.LIVE, SessionStatus.ENDED)
 
 
 @dataclass(frozen=True)
+class NewSession:
+    """What to create: parties are normalised to E.164 by :func:`new_session`."""
+
+    order_id: str
+    kind: SessionKind
+    party_a: str
+    party_b: str
+    hours: float
+    context: str | None = None
+    revealed: bool = True
+
+    @property
+    def live_key(self) -> str:
+        """Idempotency key while the session is live."""
+        return f"{self.order_id}:{self.kind.value}:{self.party_a}:{self.party_b}"
+
+
+@dataclass(frozen=True)
 class MaskingSession:
     """One masking session as stored."""
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from exocomms.commerce import api as commerce_api
+from exocomms.config import api as config_api
 from exocomms.escalation import api as escalation_api
+from exocomms.masking import api as masking_api
 from exocomms.outbox import api as outbox_api
 from exocomms.scheduling import api as timing_api
+from exocomms.telephony import routes as telephony_routes
 from exocomms.web import health, metrics
 
 
@@ -18,13 +21,16 @@ def routers() -> list[APIRouter]:
         metrics.router,
         outbox_api.router,
         # --- telephony (IVR calls slice) ---
+        *telephony_routes.routers(),
         # --- commerce (commerce backend slice) ---
         commerce_api.router,
         # --- escalation (orchestrator slice) ---
         escalation_api.router,
         timing_api.router,
         # --- config (run-time configuration slice) ---
+        *config_api.routers(),
         # --- masking (connecting people slice) ---
+        masking_api.router,
     ]
 
 

@@ -20,6 +20,7 @@ from exosim.api.sms_build import (
 )
 from exosim.api.state import ApiState
 from exosim.model import Event, SmsMessage, SmsStatus
+from exosim.runtime import Sim
 
 router = APIRouter(tags=["sms"])
 BASE = "/v1/Accounts/{account_sid}"
@@ -54,35 +55,46 @@ def _accept(api: ApiState, messages: list[SmsMessage]) -> None:
     for message in messages:
         api.sim.store.sms[message.sid] = message
         message.events.append(Event(message.date_created, "sms.queued", {}))
-        api.spawn(_deliver(api, message))
+        api.spawn(_deliver(api.sim, message))
 
 
-def _outcome(api: ApiState, message: SmsMessage) -> SmsStatus:
+def schedule_delivery(sim: Sim, message: SmsMessage) -> None:
+    """Deliver an SMS the call engine created (SMS applet) exactly as an API SMS.
+
+    ``message`` must already be in ``store.sms`` with ``status="queued"``; it moves to
+    ``submitted`` and its terminal status on the emulator clock and, if it has a
+    ``status_callback``, calls back. The work ends with the engine (reset or shutdown).
+    """
+    message.events.append(Event(message.date_created, "sms.queued", {}))
+    sim.engine.spawn(_deliver(sim, message))
+
+
+def _outcome(sim: Sim, message: SmsMessage) -> SmsStatus:
     """Where the message ends: DND filters promotional SMS only (an emulator decision)."""
     if not is_indian_mobile(message.to_number) and message.to_number.startswith("+91"):
         return "failed"  # landlines and malformed Indian numbers cannot take SMS
-    if message.sms_type == "promotional" and message.to_number in api.sim.store.dnd_numbers:
+    if message.sms_type == "promotional" and message.to_number in sim.store.dnd_numbers:
         return "failed_dnd"
     return "sent"
 
 
-def _set_status(api: ApiState, message: SmsMessage, status: SmsStatus) -> None:
-    now = api.sim.store.clock.now()
+def _set_status(sim: Sim, message: SmsMessage, status: SmsStatus) -> None:
+    now = sim.store.clock.now()
     message.status = status
     message.detailed_status_code, message.detailed_status = STATUS_DETAIL[status]
     message.date_updated = now
     message.events.append(Event(now, f"sms.{status}", {"code": message.detailed_status_code}))
 
 
-async def _deliver(api: ApiState, message: SmsMessage) -> None:
+async def _deliver(sim: Sim, message: SmsMessage) -> None:
     """Move a queued message to its terminal status on the clock, then call back."""
     # Deadlines count from creation, so one manual-clock advance can run every step.
-    clock = api.sim.store.clock
+    clock = sim.store.clock
     await clock.sleep_until(message.date_created + timedelta(seconds=SUBMIT_AFTER))
-    _set_status(api, message, "submitted")
+    _set_status(sim, message, "submitted")
     await clock.sleep_until(message.date_created + timedelta(seconds=SUBMIT_AFTER + DELIVER_AFTER))
-    status = _outcome(api, message)
-    _set_status(api, message, status)
+    status = _outcome(sim, message)
+    _set_status(sim, message, status)
     message.date_sent = clock.now()
     per_unit = float(PRICE_PER_UNIT) if status == "sent" else 0.0
     message.price = f"{per_unit * message.sms_units:.3f}"
@@ -99,7 +111,7 @@ async def _deliver(api: ApiState, message: SmsMessage) -> None:
     ]
     if message.custom_field is not None:
         fields.append(("CustomField", message.custom_field))
-    api.sim.sender.send(
+    sim.sender.send(
         endpoint="sms",
         url=message.status_callback,
         body="form",

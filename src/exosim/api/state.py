@@ -46,6 +46,10 @@ class ApiState:
     async def shutdown(self) -> None:
         """Cancel unfinished background work and wait for it to unwind."""
         self.stopping.set()
+        await self.cancel_background()
+
+    async def cancel_background(self) -> None:
+        """Cancel unfinished SMS/WhatsApp progress (reset); new work can still be spawned."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

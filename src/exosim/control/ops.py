@@ -123,8 +123,12 @@ async def clear_faults(request: Request) -> None:
 # -- reset ------------------------------------------------------------------------------
 @router.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
-    """Forget every record, rule and extra account; keep the default account."""
+    """End live calls, then forget every record, rule and extra account (not the default)."""
     sim = get_sim(request)
+    # Stop calls and SMS/WhatsApp progress first: they would otherwise keep writing to (and
+    # calling back about) records that no longer exist.
+    await sim.engine.reset()
+    await api_state(request).cancel_background()
     store = sim.store
     for records in (store.calls, store.sms, store.whatsapp, store.exophones, store.flows):
         records.clear()

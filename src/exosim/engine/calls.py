@@ -20,6 +20,7 @@ Lifecycle (EXOTEL.md §1.2–1.6, §10.4):
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import shutil
 import tempfile
@@ -38,6 +39,7 @@ from exosim.phones.model import get_or_create
 if TYPE_CHECKING:
     from exosim.runtime import Sim
 
+log = logging.getLogger("exosim.engine")
 RATE_PER_MINUTE = 0.50  # rupees per started minute of each answered leg (this emulator's tariff)
 INBOUND_PICKUP_SECONDS = 1.0  # an ExoPhone answers an incoming call after one ring
 MISSED_RING_SECONDS = 3.0  # a missed call rings this long before the caller hangs up
@@ -114,6 +116,18 @@ class CallEngine:
         session.event("leg1.hangup", number=session.caller.number, by="control")
         session.hung_up.set()
         return True
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run background work born of a call (an applet SMS's delivery); reset cancels it."""
+        self._spawn(self._guarded(coro))
+
+    @staticmethod
+    async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
+        # A bug in background work must be logged, not lost in a never-retrieved exception.
+        try:
+            await coro
+        except Exception:
+            log.exception("exosim engine background task failed")
 
     @property
     def busy(self) -> bool:

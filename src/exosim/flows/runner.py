@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from exosim.api.dlt import sms_units
+from exosim.api.sms import schedule_delivery
+from exosim.api.sms_build import STATUS_DETAIL
 from exosim.engine.legs import bridge, dial_number, phone_for, ring, ring_parallel
 from exosim.engine.session import CallSession
 from exosim.flows import applets as http
@@ -237,19 +240,25 @@ async def _sms(session: CallSession, applet: SmsApplet) -> str | None:
         return applet.next
     call = session.call
     now = session.clock.now()
+    body = text[:2000]
+    code, detail = STATUS_DETAIL["queued"]
     message = SmsMessage(
         sid=new_sid(),
         account_sid=call.account_sid,
         from_number=applet.sender or call.caller_id,
         to_number=call.from_number,
-        body=text[:2000],
+        body=body,
         date_created=now,
         date_updated=now,
-        status="sent",
-        date_sent=now,
+        detailed_status_code=code,
+        detailed_status=detail,
+        sms_units=sms_units(body, "plain"),  # non-GSM text is counted as unicode anyway
+        sms_type="transactional",
         direction="outbound-call",
     )
     session.sim.store.sms[message.sid] = message
+    # Queued now; submitted and sent later on the clock, like an SMS sent through the API.
+    schedule_delivery(session.sim, message)
     session.caller.note(now, call.sid, "sms_received", message.body)
     session.event("sms", sid=message.sid, to=call.from_number, body=message.body)
     return applet.next

@@ -53,18 +53,25 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _load_text(text: str, what: str) -> Any:
+    """YAML or JSON (by its first character) as Python data."""
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{what} is larger than 1 MB")
+    try:
+        if text.lstrip().startswith(("{", "[")):
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"not valid YAML/JSON: {str(exc)[:300]}") from exc
+
+
 def parse_scenario(text: str) -> Scenario:
     """Parse YAML (JSON is YAML too) into a validated scenario.
 
     Raises:
         ScenarioError: unreadable, invalid, or refers to unknown flows/bad numbers.
     """
-    if len(text) > MAX_SCENARIO_BYTES:
-        raise ScenarioError("scenario is larger than 1 MB")
-    try:
-        data: Any = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"not valid YAML/JSON: {str(exc)[:300]}") from exc
+    data = _load_text(text, "scenario")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -77,6 +84,35 @@ def parse_scenario(text: str) -> Scenario:
         if normalise(str(number)) is None:
             raise ScenarioError(f"not a phone number: {number!r}")
     return scenario
+
+
+def parse_flows(text: str) -> list[Flow]:
+    """Parse a flows file: a YAML/JSON list of flows (one flow object is accepted too).
+
+    Each flow gets the validation of ``POST /_exosim/flows``.
+
+    Raises:
+        ScenarioError: unreadable, not a list of objects, an invalid flow or a repeated id.
+    """
+    data = _load_text(text, "flows file")
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not data:
+        raise ScenarioError("a flows file must be a non-empty list of flow objects")
+    if len(data) > 1_000:
+        raise ScenarioError("a flows file holds at most 1000 flows")
+    flows: dict[str, Flow] = {}
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise ScenarioError(f"flows[{index}]: a flow must be an object")
+        try:
+            flow = Flow.model_validate(item)
+        except ValidationError as exc:
+            raise ScenarioError(f"flows[{index}]: {validation_message(exc)}") from exc
+        if flow.id in flows:
+            raise ScenarioError(f"flows[{index}]: flow id {flow.id!r} appears twice")
+        flows[flow.id] = flow
+    return list(flows.values())
 
 
 def set_phone(store: Store, number: str, script: PhoneScript) -> VirtualPhone:

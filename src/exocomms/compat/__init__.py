@@ -1,0 +1,1 @@
+"""Thin aliases for paths the platform's existing callers use (PRODUCT.md §12)."""

@@ -1,0 +1,1 @@
+"""Call-script templates per purpose, in Hindi and English."""

@@ -66,7 +66,8 @@ async def test_greenpin_round_trip_and_errors(client: LeadAssistClient, sim_url:
         bparty_numbers=[RIDERS[1]],
         duration=600,
     )
-    assert pin.pin is not None and len(pin.pin) == 4
+    assert pin.pin is not None
+    assert len(pin.pin) == 4
     assert (await client.get_greenpin(pin.id)).pin == pin.pin
     assert (await client.update_greenpin(pin.id, duration=3600)).id == pin.id
     with pytest.raises(InvalidRequest):
@@ -106,14 +107,17 @@ async def test_masking_backend_allocates_through_lead_assist(db: Database, sim_u
         again = await service.create_session(
             rt, service.new_session(rt, order_id="o1", party_a=CUSTOMERS[0], party_b=RIDERS[0])
         )
-        assert first.id == again.id and first.mode == SessionMode.LEADASSIST
-        assert first.virtual_number == DEFAULT_NUMBERS[0] and first.pin is None
+        assert first.id == again.id
+        assert first.mode == SessionMode.LEADASSIST
+        assert first.virtual_number == DEFAULT_NUMBERS[0]
+        assert first.pin is None
         assert (first.provider_ref or "").startswith("greenvn:")
         # The customer already holds the only number: Lead Assist refuses, GreenPin it is.
         second = await service.create_session(
             rt, service.new_session(rt, order_id="o2", party_a=CUSTOMERS[0], party_b=RIDERS[1])
         )
-        assert (second.provider_ref or "").startswith("greenpin:") and second.pin is not None
+        assert (second.provider_ref or "").startswith("greenpin:")
+        assert second.pin is not None
         assert len(allocations(sim_url)) == 2
         async with rt.db.transaction() as session:
             await service.end_in(session, rt, order_id="o1", grace_hours=0)

@@ -38,7 +38,8 @@ def test_greenvn_lifecycle_and_routing(client: httpx.Client) -> None:
     assert parties.json()["response"]["bparty_numbers"] == [B2]
     assert client.delete(f"{T}/greenvn/{vn_id}").status_code == 200
     gone = client.get(f"{T}/greenvn/{vn_id}")
-    assert gone.status_code == 404 and gone.json()["status"] == "failure"
+    assert gone.status_code == 404
+    assert gone.json()["status"] == "failure"
 
 
 def test_a_party_never_gets_a_number_it_already_holds(client: httpx.Client) -> None:
@@ -46,9 +47,11 @@ def test_a_party_never_gets_a_number_it_already_holds(client: httpx.Client) -> N
     first = greenvn(client, A1, B1).json()["response"]["virtual_number"]
     other_pair = greenvn(client, A2, B2).json()["response"]["virtual_number"]
     same_a = greenvn(client, A1, B2).json()["response"]["virtual_number"]
-    assert first == other_pair == DEFAULT_NUMBERS[0] and same_a == DEFAULT_NUMBERS[1]
+    assert first == other_pair == DEFAULT_NUMBERS[0]
+    assert same_a == DEFAULT_NUMBERS[1]
     full = greenvn(client, A1, "+919123456709")
-    assert full.status_code == 409 and "No virtual number" in full.json()["message"]
+    assert full.status_code == 409
+    assert "No virtual number" in full.json()["message"]
 
 
 def test_oneway_lets_only_the_a_side_call(client: httpx.Client) -> None:
@@ -74,7 +77,8 @@ def test_doc_new_field_names_and_form_bodies(client: httpx.Client) -> None:
 def test_greenpin_allocation_bounds_and_bulk_update(client: httpx.Client) -> None:
     body = {"aparty_numbers": [A1], "bparty_numbers": [B1], "aparty_pins": [4321]}
     created = client.post(f"{T}/greenpin", json=body).json()["response"]
-    assert created["pin"] == "4321" and created["virtual_number"] == DEFAULT_NUMBERS[0]
+    assert created["pin"] == "4321"
+    assert created["virtual_number"] == DEFAULT_NUMBERS[0]
     pin_id = created["greenpin_id"]
     route = control(
         client,
@@ -99,9 +103,8 @@ def test_auth_and_bad_input(sim_url: str, sim_config: SimConfig, client: httpx.C
         assert anonymous.post(f"{T}/greenvn", json={}, auth=wrong).status_code == 401
         sid_auth = httpx.BasicAuth(sim_config.account_sid, sim_config.api_token)
         missing = anonymous.post(f"{T}/greenvn", json={"aparty_numbers": [A1]}, auth=sid_auth)
-        assert (
-            missing.status_code == 400 and missing.json()["message"] == "bparty_numbers is required"
-        )
+        assert missing.status_code == 400
+        assert missing.json()["message"] == "bparty_numbers is required"
     not_json = client.post(
         f"{T}/greenvn", content=b"{", headers={"content-type": "application/json"}
     )

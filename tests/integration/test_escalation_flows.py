@@ -16,7 +16,7 @@ from sqlalchemy import select
 from exocomms.bootstrap import build_runtime
 from exocomms.clock import ManualClock
 from exocomms.escalation import service
-from exocomms.escalation.timeline import order_timeline
+from exocomms.escalation.timeline_view import order_timeline
 from exocomms.runtime import Runtime
 from exocomms.storage.db import Database
 from exocomms.storage.tables import jobs, messages, outbox_messages, voice_calls

@@ -43,8 +43,10 @@ async def test_create_status_and_end(api: httpx.AsyncClient) -> None:
     created = await api.post("/masking/create", json=body)
     assert created.status_code == 201, created.text
     session = created.json()
-    assert session["virtualNumber"] == POOL[0] and session["pin"] is None
-    assert session["partyA"] == CUSTOMERS[0] and session["mode"] == "direct"
+    assert session["virtualNumber"] == POOL[0]
+    assert session["pin"] is None
+    assert session["partyA"] == CUSTOMERS[0]
+    assert session["mode"] == "direct"
     assert (await api.post("/masking/create", json=body)).json()["sessionId"] == session[
         "sessionId"
     ]
@@ -68,13 +70,15 @@ async def test_number_masking_validation_and_pin_fallback(api: httpx.AsyncClient
     same = await api.post(
         "/number-masking", json=base | {"partyB": "0" + CUSTOMERS[1][3:], "expiresInHours": 2}
     )
-    assert same.status_code == 422 and "different" in same.json()["error"]["message"]
+    assert same.status_code == 422
+    assert "different" in same.json()["error"]["message"]
     junk = await api.post("/number-masking", json=base | {"partyA": "12", "expiresInHours": 2})
     assert junk.status_code == 422
     ok = await api.post("/number-masking", json=base | {"expiresInHours": 2, "context": {"x": 1}})
     assert ok.status_code == 201
     mapping = ok.json()
-    assert mapping["virtualNumber"] == POOL[0] and mapping["mappingId"]
+    assert mapping["virtualNumber"] == POOL[0]
+    assert mapping["mappingId"]
     again = await api.post("/number-masking", json=base | {"expiresInHours": 2})
     assert again.json()["mappingId"] == mapping["mappingId"]  # same pair, no order: idempotent
     # The rider talks to two more customers on a two-number pool: the third needs a PIN.

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
 
-from exocomms.clock import ManualClock
+from exocomms.clock import Clock, ManualClock
 from exocomms.events import DomainEvent, EventBus
 from exocomms.jobs.queue import JobQueue
 from exocomms.jobs.registry import Job, JobRegistry
@@ -51,7 +51,7 @@ def masking_settings(pool_size: int = 5, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def make_runtime(db: Database, settings: Settings, clock: ManualClock | None = None) -> Runtime:
+def make_runtime(db: Database, settings: Settings, clock: Clock | None = None) -> Runtime:
     clock = clock or ManualClock()
     registry = JobRegistry()
     jobs.register_masking_handlers(registry)
@@ -75,9 +75,7 @@ async def rt(db: Database) -> AsyncIterator[Runtime]:
     await runtime.http.aclose()
 
 
-async def create(
-    runtime: Runtime, order: str, a: str, b: str, **kw: Any
-) -> MaskingSession:
+async def create(runtime: Runtime, order: str, a: str, b: str, **kw: Any) -> MaskingSession:
     request = service.new_session(runtime, order_id=order, party_a=a, party_b=b, **kw)
     return await service.create_session(runtime, request)
 
@@ -141,7 +139,8 @@ async def test_create_is_idempotent_and_reuses_numbers_across_participants(rt: R
     again = await create(rt, "o1", "098765 43200", RIDERS[0])  # same pair, another spelling
     other = await create(rt, "o2", CUSTOMERS[1], RIDERS[1])
     same_customer = await create(rt, "o3", CUSTOMERS[0], RIDERS[2])
-    assert first.id == again.id and first.mode == SessionMode.DIRECT
+    assert first.id == again.id
+    assert first.mode == SessionMode.DIRECT
     assert first.virtual_number == other.virtual_number == POOL[0]
     assert same_customer.virtual_number == POOL[1]
     assert first.expires_at == rt.clock.now() + timedelta(hours=24)
@@ -156,7 +155,7 @@ async def test_concurrent_creates_in_two_databases_never_share_a_number(rt: Runt
             schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
         second_kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     other_db = Database(rt.db.url, **second_kwargs)
-    other = make_runtime(other_db, rt.settings, rt.clock)  # type: ignore[arg-type] - ManualClock
+    other = make_runtime(other_db, rt.settings, rt.clock)  # same clock: one 'now' for both
     rng = random.Random(7)
     pairs = {(rng.randrange(12), rng.randrange(4)) for _ in range(80)}
     try:
@@ -171,7 +170,7 @@ async def test_concurrent_creates_in_two_databases_never_share_a_number(rt: Runt
         await other_db.dispose()
     assert len({s.id for s in results}) == len(pairs)
     await live_rule_holds(rt.db)
-    per_rider = defaultdict(int)
+    per_rider: dict[str, int] = defaultdict(int)
     for s in results:
         per_rider[s.party_b] += 1
     pins = [s for s in results if s.mode == SessionMode.PIN]
@@ -198,11 +197,11 @@ async def test_pin_fallback_and_routing_for_a_busy_vendor(db: Database) -> None:
         s2 = await create(rt, "o2", CUSTOMERS[2], VENDOR, kind=kind)
         s3 = await create(rt, "o3", CUSTOMERS[3], VENDOR, kind=kind)
         assert (s1.mode, s2.mode, s3.mode) == (SessionMode.DIRECT,) * 2 + (SessionMode.PIN,)
-        assert s3.pin is not None and len(s3.pin) == 5 and s3.virtual_number == POOL[0]
+        assert s3.pin is not None
+        assert len(s3.pin) == 5
+        assert s3.virtual_number == POOL[0]
         # The customer of the PIN session has one session on the number: straight through.
-        assert await route(rt, CUSTOMERS[3], POOL[0]) == Connect(
-            VENDOR, POOL[0], s3.id, "o3", kind
-        )
+        assert await route(rt, CUSTOMERS[3], POOL[0]) == Connect(VENDOR, POOL[0], s3.id, "o3", kind)
         # The vendor holds the number for s1 and shares it with the PIN session: PIN first.
         vendor_route = await route(rt, VENDOR, POOL[0])
         assert isinstance(vendor_route, PinRequired)
@@ -216,11 +215,15 @@ async def test_pin_fallback_and_routing_for_a_busy_vendor(db: Database) -> None:
                 session, pin=s3.pin, virtual_number=POOL[0], caller="+919000000001", now=now
             )
             wrong = await service.route_by_pin(
-                session, pin="00000" if s3.pin != "00000" else "11111",
-                virtual_number=POOL[0], caller=VENDOR, now=now,
+                session,
+                pin="00000" if s3.pin != "00000" else "11111",
+                virtual_number=POOL[0],
+                caller=VENDOR,
+                now=now,
             )
         assert by_pin == Connect(CUSTOMERS[3], POOL[0], s3.id, "o3", kind)
-        assert isinstance(stranger, Connect) and stranger.to == VENDOR
+        assert isinstance(stranger, Connect)
+        assert stranger.to == VENDOR
         assert isinstance(wrong, Unknown)
         assert isinstance(await route(rt, "+919000000001", POOL[0]), PinRequired)
         assert isinstance(await route(rt, "+919000000001", POOL[1]), Unknown)
@@ -270,9 +273,7 @@ async def test_delivery_ends_sessions_and_the_grace_period_expires_them(rt: Runt
         await rt.events.publish(session, rt, event)
         await rt.events.publish(session, rt, event)  # duplicate event: one job
         job_rows = (
-            await session.execute(
-                select(jobs_table).where(jobs_table.c.kind == jobs.CREATE_JOB)
-            )
+            await session.execute(select(jobs_table).where(jobs_table.c.kind == jobs.CREATE_JOB))
         ).all()
     assert len(job_rows) == 1
     row = job_rows[0]
@@ -297,7 +298,8 @@ async def test_delivery_ends_sessions_and_the_grace_period_expires_them(rt: Runt
     async with rt.db.transaction() as session:
         assert (await session.execute(select(masking_holds))).all() == []
     clock.advance(24 * 3600)  # the original 24 h job runs and changes nothing
-    assert await run_due_expiry_jobs(rt) == 1 and await service.expire_due(rt) == 0
+    assert await run_due_expiry_jobs(rt) == 1
+    assert await service.expire_due(rt) == 0
     (still,) = await service.status(rt, "o9")
     assert still.ended_at == after.ended_at
 
@@ -311,4 +313,5 @@ async def test_expiry_without_end_and_the_sweep(rt: Runtime) -> None:
     assert isinstance(await route(rt, CUSTOMERS[0], s.virtual_number or ""), Unknown)
     assert await service.expire_due(rt) == 1
     fresh = await create(rt, "o1", CUSTOMERS[0], RIDERS[0])
-    assert fresh.id != s.id and fresh.virtual_number == s.virtual_number
+    assert fresh.id != s.id
+    assert fresh.virtual_number == s.virtual_number

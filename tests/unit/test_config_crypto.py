@@ -71,7 +71,5 @@ def test_development_generates_a_private_key_file_once(tmp_path: Path) -> None:
 
 def test_configured_keys_win_over_the_file(tmp_path: Path) -> None:
     (tmp_path / "secret_keys").write_text(OLD)
-    settings = Settings(
-        _env_file=None, data_dir=tmp_path, secret_keys=SecretStr(f"{NEW},{OLD}")
-    )
+    settings = Settings(_env_file=None, data_dir=tmp_path, secret_keys=SecretStr(f"{NEW},{OLD}"))
     assert settings.resolved_secret_keys == [NEW, OLD]

@@ -84,7 +84,10 @@ def test_unchanged_values_report_no_change() -> None:
     ("patch", "loc"),
     [
         ({"timing": {"timezone": "Mars/Olympus"}}, ["timing", "timezone"]),
-        ({"timing": {"business_hours": {"start": "25:00", "end": "18:00"}}}, ["timing", "business_hours"]),
+        (
+            {"timing": {"business_hours": {"start": "25:00", "end": "18:00"}}},
+            ["timing", "business_hours"],
+        ),
         ({"timing": {"bogus": 1}}, ["timing", "bogus"]),
         ({"retry": {"default": {"maxAttempts": 11}}}, ["retry", "default", "maxAttempts"]),
         ({"retry": {"default": {"maxAttempts": 0}}}, ["retry", "default", "maxAttempts"]),
@@ -95,7 +98,10 @@ def test_unchanged_values_report_no_change() -> None:
             {"retry": {"default": {"initialDelaySeconds": 600, "maxDelaySeconds": 60}}},
             ["retry", "default", "maxDelaySeconds"],
         ),
-        ({"retry": {"purposes": {"no_such_purpose": {}}}}, ["retry", "purposes", "no_such_purpose"]),
+        (
+            {"retry": {"purposes": {"no_such_purpose": {}}}},
+            ["retry", "purposes", "no_such_purpose"],
+        ),
         (
             {"retry": {"purposes": {"payment_reminder": {"factor": 0.5}}}},
             ["retry", "purposes", "payment_reminder", "factor"],

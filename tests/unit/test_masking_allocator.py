@@ -54,7 +54,8 @@ def test_greedy_trap_is_solved_by_recolouring_unrevealed_sessions() -> None:
     trap = [Edge("c1", "r1", POOL[0], movable=True), Edge("c2", "r2", POOL[1], movable=True)]
     assert allocate(POOL[:2], trap, "c1", "r2", recolour=False).number is None
     smart = allocate(POOL[:2], trap, "c1", "r2")
-    assert smart.reason == "recoloured" and smart.number == POOL[1]
+    assert smart.reason == "recoloured"
+    assert smart.number == POOL[1]
     assert [(m.a, m.b, m.old, m.new) for m in smart.moves] == [("c2", "r2", POOL[1], POOL[0])]
     after = apply(trap, "c1", "r2", smart)
     Graph(after)  # still a proper colouring
@@ -130,7 +131,8 @@ def test_without_recolouring_at_most_two_delta_minus_one(raw: list[tuple[int, in
         if a == b:
             continue
         decision = allocate(POOL, edges, a, b, recolour=False)
-        assert decision.number is not None and not decision.moves
+        assert decision.number is not None
+        assert not decision.moves
         edges = apply(edges, a, b, decision)
         delta = max(degrees(edges).values())
         assert len({e.number for e in edges}) <= 2 * delta - 1

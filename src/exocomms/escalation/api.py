@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 from exocomms import phones
 from exocomms.errors import NotFound, ValidationError
 from exocomms.escalation import repo, service
-from exocomms.escalation.timeline import order_timeline
+from exocomms.escalation.timeline_view import order_timeline
 from exocomms.web.deps import RuntimeDep, SessionDep, require_admin
 
 router = APIRouter(tags=["orchestrator"], dependencies=[Depends(require_admin)])

@@ -297,10 +297,14 @@ class CallSession:
         label: str,
     ) -> httpx.Response | None:
         real_timeout = max(limit, self.sim.config.callback_timeout)
+        # Exotel appends its parameters to the URL's own query (e.g. a ``?t=`` token);
+        # httpx's ``params=`` would replace that query instead.
+        target = httpx.URL(url)
+        if params:
+            target = target.copy_merge_params(dict(params))
         send = self.sim.http.request(
             method,
-            url,
-            params=dict(params) if params else None,
+            target,
             data=dict(data) if data else None,
             headers={"User-Agent": "exosim (Exotel emulator)", **(headers or {})},
             timeout=real_timeout,

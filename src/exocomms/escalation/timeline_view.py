@@ -1,4 +1,8 @@
-"""The order timeline: every step, message, call, key and status, in order, with actors.
+"""The order timeline (``GET /comms/timeline/{orderId}``): every step, message, call, key and
+status, in order, with actors.
+
+Not called ``timeline.py``: importing a submodule of that name would shadow
+``exocomms.escalation.timeline`` (the pure engine's per-escalation plan) on the package.
 
 Built on read from three sources: the orchestrator's ``timeline_entries`` (ladder starts, steps,
 waits, acks, stops and every domain event about the order, written as they happened), the

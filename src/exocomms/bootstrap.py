@@ -54,6 +54,8 @@ def build_registry() -> JobRegistry:
     register_escalation_handlers(registry)
     # --- config (run-time configuration slice) ---
     # --- masking (connecting people slice) ---
+    # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+    # --- scheduling (scheduled calls and leads slice) ---
     from exocomms.masking.jobs import register_masking_handlers
 
     register_masking_handlers(registry)
@@ -82,6 +84,8 @@ def build_event_bus() -> EventBus:
     subscribe_escalation(bus)
     # --- config (run-time configuration slice): listeners ---
     # --- masking (connecting people slice): listeners ---
+    # --- connect (click-to-call, missed calls, inbound IVR slice): listeners ---
+    # --- scheduling (scheduled calls and leads slice): listeners ---
     from exocomms.masking.jobs import subscribe_masking_listeners
 
     subscribe_masking_listeners(bus)
@@ -147,6 +151,8 @@ def build_runtime(
     # --- escalation (orchestrator slice): ports ---
     # --- config (run-time configuration slice): ports ---
     # --- masking (connecting people slice): ports ---
+    # --- connect (click-to-call, missed calls, inbound IVR slice): ports ---
+    # --- scheduling (scheduled calls and leads slice): ports ---
     if settings.masking_backend == "leadassist":
         from exocomms.masking.leadassist import client_for
 

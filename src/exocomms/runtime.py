@@ -41,3 +41,5 @@ class Runtime:
     # --- escalation (orchestrator slice) ---
     # --- config (run-time configuration slice) ---
     # --- masking (connecting people slice) ---
+    # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+    # --- scheduling (scheduled calls and leads slice) ---

@@ -159,6 +159,10 @@ class Settings(BaseSettings):
         return [key]
 
     # --- masking (connecting people slice) ---
+
+    # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+
+    # --- scheduling (scheduled calls and leads slice) ---
     masking_numbers: str = Field(
         default="", description="Virtual-number pool: comma-separated E.164 numbers"
     )

@@ -112,6 +112,14 @@ async def test_answers_are_cached_then_refreshed(
     assert fresh.name == "Ravi K."
     assert state.lookups == 2
 
+    await client.get_order(12345)
+    state.orders["12345"]["rider_id"] = "502"
+    client.invalidate_order("12345")
+    order = await client.get_order(12345)
+    assert order is not None
+    assert order.rider_id == "502"
+    assert state.lookups == 4
+
 
 async def test_not_found_is_none_and_cached_briefly(
     jupiter: tuple[str, JupiterState], http: httpx.AsyncClient, clock: ManualClock

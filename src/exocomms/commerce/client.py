@@ -188,8 +188,12 @@ class CommerceClient:
         return await self._by_phone("customer", "/api/customers", phone, _customer)
 
     def invalidate(self) -> None:
-        """Forget every cached answer (after the backend said something changed)."""
+        """Forget every cached answer."""
         self._cache.clear()
+
+    def invalidate_order(self, order_id: str | int) -> None:
+        """Forget the cached order (the backend just told us it changed)."""
+        self._cache.pop(("order", f"/api/orders/{order_id}"), None)
 
     # -- health ---------------------------------------------------------------------------
 

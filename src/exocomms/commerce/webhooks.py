@@ -166,6 +166,8 @@ async def receive(runtime: Runtime, name: str, body: bytes, headers: Mapping[str
     event_id = (headers.get(EVENT_ID_HEADER) or "").strip()
     if len(event_id) > MAX_EVENT_ID_LENGTH or not event_id.isprintable():
         raise ValidationError(f"{EVENT_ID_HEADER} must be at most 128 printable characters")
+    if runtime.commerce is not None:
+        runtime.commerce.invalidate_order(payload.order_id)  # it just changed: no stale rider
     data = await event_data(runtime, spec, payload)
     key = event_key(spec, payload, event_id or None)
     now = runtime.clock.now()

@@ -379,3 +379,9 @@ masking_pins = Table(
         unique=True,
     ),
 )
+
+
+# --- connect (click-to-call, missed calls, inbound IVR slice): tables below ---
+
+
+# --- scheduling (scheduled calls and leads slice): tables below ---

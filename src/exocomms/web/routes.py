@@ -30,6 +30,8 @@ def routers() -> list[APIRouter]:
         # --- config (run-time configuration slice) ---
         *config_api.routers(),
         # --- masking (connecting people slice) ---
+        # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+        # --- scheduling (scheduled calls and leads slice) ---
         masking_api.router,
     ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,13 +37,20 @@ class Telephony:
 
 
 @pytest.fixture
-def telephony(tmp_path: Path) -> Iterator[Telephony]:
+def overrides() -> dict[str, Any]:
+    """Settings a test changes (parametrize ``overrides`` to set some)."""
+    return {}
+
+
+@pytest.fixture
+def telephony(tmp_path: Path, overrides: dict[str, Any]) -> Iterator[Telephony]:
     """A fresh exosim and service for one test (both stopped afterwards)."""
     start = start_time()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with running_sim(start) as sim, database_url(tmp_path) as db_url:
         settings = service_settings(tmp_path, url=url, sim_url=sim.url, db_url=db_url)
+        settings = settings.model_copy(update=overrides)
         load_flows(sim, url, settings.resolved_webhook_token)
         register_dlt(sim, settings)
         with running_service(settings, port=port, start=start) as service:

@@ -264,7 +264,7 @@ def service_settings(tmp_path: Path, *, url: str, sim_url: str, db_url: str) -> 
         sms_sender_id=SMS_SENDER,
         dlt_entity_id=DLT_ENTITY,
         dlt_template_ids=dlt_ids,
-        call_time_limit_seconds=180,
+        call_time_limit_seconds=120,
         call_ring_timeout_seconds=10,
         reconcile_margin_seconds=5.0,
         ivr_retry={

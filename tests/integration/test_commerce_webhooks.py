@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -205,6 +206,13 @@ async def test_a_replay_is_a_duplicate_and_publishes_nothing_more(
     assert replay.json()["eventId"] == first.json()["eventId"]
     assert len(recorder.events) == 1
     assert await stored(db) == 1
+
+    # Two deliveries of one event at the same moment: exactly one is accepted.
+    racing = await asyncio.gather(
+        *(post(client, clock, "order/delivered", {"order_id": 12345}) for _ in range(4))
+    )
+    assert sorted(r.json()["status"] for r in racing) == ["accepted"] + ["duplicate"] * 3
+    assert [e.name for e in recorder.events] == ["order.created", "order.delivered"]
 
 
 async def test_event_id_header_is_the_dedupe_key(

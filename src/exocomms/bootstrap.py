@@ -149,6 +149,9 @@ def build_runtime(
         clock=clock,
     )
     # --- escalation (orchestrator slice): ports ---
+    from exocomms.escalation.service import still_open
+
+    runtime.send_guards.append(still_open)
     # --- config (run-time configuration slice): ports ---
     # --- masking (connecting people slice): ports ---
     # --- connect (click-to-call, missed calls, inbound IVR slice): ports ---

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms.clock import Clock
 from exocomms.commerce.client import CommerceClient
@@ -15,6 +17,10 @@ from exocomms.jobs.registry import JobRegistry
 from exocomms.settings import Settings
 from exocomms.storage.db import Database
 from exocomms.telephony.provider import Telephony
+
+# Decides, inside the sender's transaction, whether a message/call queued for an escalation
+# may still go out (the escalation slice registers one: acknowledged → no).
+SendGuard = Callable[[AsyncSession, str | None], Awaitable[bool]]
 
 
 @dataclass
@@ -34,6 +40,15 @@ class Runtime:
     http: httpx.AsyncClient
     events: EventBus = field(default_factory=EventBus)
     extras: dict[str, Any] = field(default_factory=dict)
+    send_guards: list[SendGuard] = field(default_factory=list)
+
+    async def may_send(self, session: AsyncSession, escalation_id: str | None) -> bool:
+        """True unless a guard says the escalation behind this send has been closed."""
+        for guard in self.send_guards:
+            if not await guard(session, escalation_id):
+                return False
+        return True
+
     # --- telephony (IVR calls slice) ---
     telephony: Telephony | None = None  # the carrier port (Exotel client, rate limiter)
     # --- commerce (commerce backend slice) ---

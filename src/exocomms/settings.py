@@ -163,6 +163,26 @@ class Settings(BaseSettings):
     # --- connect (click-to-call, missed calls, inbound IVR slice) ---
 
     # --- scheduling (scheduled calls and leads slice) ---
+    lead_call_delay: float = Field(
+        default=60.0, ge=0, le=86_400, description="Seconds from POST /leads to the lead's call"
+    )
+    lead_flow: str = Field(default="", description="Exotel app (flow) id leads are called into")
+    lead_agent_phone: str = Field(
+        default="", description="Agent bridged to each lead (E.164); used when lead_flow is unset"
+    )
+    lead_max_attempts: int = Field(default=3, ge=1, le=10)
+    lead_dedupe_hours: float = Field(
+        default=24.0, ge=0, le=720, description="A lead with the same phone within this is reused"
+    )
+    crm_provider: Literal["none", "zoho"] = "none"
+    zoho_accounts_url: str = Field(
+        default="https://accounts.zoho.in", description="Zoho accounts (OAuth) domain, by region"
+    )
+    zoho_api_url: str = Field(default="https://www.zohoapis.in", description="Zoho API domain")
+    zoho_client_id: str = ""
+    zoho_client_secret: SecretStr = SecretStr("")
+    zoho_refresh_token: SecretStr = SecretStr("")
+    zoho_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     masking_numbers: str = Field(
         default="", description="Virtual-number pool: comma-separated E.164 numbers"
     )

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms.calls import repo
 from exocomms.ivr.service import start_ivr_call
+from exocomms.messaging import repo as messaging_repo
+from exocomms.messaging import templates
 from exocomms.runtime import Runtime
 from exocomms.telephony.service import queue_ring
 from tests.e2e.conftest import Telephony
@@ -225,12 +227,25 @@ def test_rider_accepts_and_gets_the_pickup_sms(telephony: Telephony) -> None:
     assert [e.data["escalation_id"] for e in acks] == ["rider_assign_12345"]
 
     def pickup_sms() -> list[dict[str, Any]]:
-        return [s for s in env.sim.sms() if s["to"].endswith(RIDER[-10:])]
+        return [s for s in env.sim.sms() if s["to_number"].endswith(RIDER[-10:])]
 
     [sms] = wait_for(pickup_sms, what="the pickup SMS in exosim")
-    assert sms["body"] == "ऑर्डर 12345 का पिकअप: Krishna Kirana, 12 MG Road, Indiranagar"
-    assert sms["from"] == SMS_SENDER
-    assert sms["dlt_template_id"] == env.service.settings.dlt_template_ids["rider.pickup_details.hi"]
+    # exosim accepted it against the registered DLT template, so the body matched exactly.
+    expected = "ऑर्डर 12345 का पिकअप: Krishna Kirana, 12 MG Road, Indiranagar"
+    assert sms["body"] == expected + templates.SIGNATURE
+    assert sms["from_number"] == SMS_SENDER
+    dlt_ids = env.service.settings.dlt_template_ids
+    assert sms["dlt_template_id"] == dlt_ids["rider.pickup_details.hi"]
+
+    async def message(session: AsyncSession, runtime: Runtime) -> dict[str, Any] | None:
+        return await messaging_repo.get_message(session, message_id=sms["custom_field"])
+
+    def delivered() -> dict[str, Any] | None:
+        row = env.service.in_transaction(message)
+        return row if row is not None and row["status"] == "delivered" else None
+
+    stored = wait_for(delivered, what="the SMS delivery report")
+    assert (stored["template"], stored["provider_sid"]) == ("rider.pickup_details", sms["sid"])
 
 
 @pytest.mark.parametrize("overrides", [{"call_time_limit_seconds": 60}])
@@ -297,7 +312,10 @@ def test_exoml_flow_gives_the_same_outcome(telephony: Telephony) -> None:
         "12",
     )
     assert env.sim.call(row["call_sid"])["flow_id"] == "vendor-order-exoml"
-    heard = _heard(env, VENDOR)
-    assert "325 रुपये" in heard[0]
-    assert "स्वीकार हो गया" in heard[-1]
+    transcript = env.sim.transcript(VENDOR)
+    first_press = next(i for i, e in enumerate(transcript) if e["kind"] == "pressed")
+    menu = " ".join(e["text"] for e in transcript[:first_press] if e["kind"] == "heard_tts")
+    assert "Krishna Kirana" in menu
+    assert "325 रुपये" in menu
+    assert "स्वीकार हो गया" in _heard(env, VENDOR)[-1]
     assert len(env.service.published("vendor.accepted")) == 1

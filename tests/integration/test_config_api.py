@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from exocomms.bootstrap import build_runtime
 from exocomms.clock import ManualClock
@@ -241,3 +242,44 @@ async def test_stored_version_increases_per_write(app: FastAPI, runtime: Runtime
         ).one()
     assert (row.version, row.updated_by) == (2, "b")
     assert row.value["cqaEnabled"] is True
+
+
+async def test_a_stored_section_that_no_longer_validates_falls_back_to_defaults(
+    runtime: Runtime,
+) -> None:
+    await service.update(
+        runtime,
+        {
+            "timing": {"purposes": {"kirana_survey": "service"}},
+            "retry": {"purposes": {"kirana_survey": {"maxAttempts": 1}}},
+            "general": {"recordingRetentionDays": 30},
+        },
+        "ops",
+    )
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            update(config_entries)
+            .where(config_entries.c.section == "general")
+            .values(value={"recordingRetentionDays": "forever"}, version=99)
+        )
+    other = new_runtime(runtime.db)
+    config = await service.current(other)
+    await other.http.aclose()
+    assert config.general.recording_retention_days == 90  # the bad section: defaults
+    assert config.retry_policy_for("kirana_survey").max_attempts == 1  # the rest: kept
+
+
+async def test_concurrent_writers_lose_no_update(runtime: Runtime) -> None:
+    purposes = ["payment_reminder", "feedback_request", "support_callback", "abandoned_cart"]
+
+    async def set_one(index: int, purpose: str) -> None:
+        patch = {"retry": {"purposes": {purpose: {"maxAttempts": index + 1}}}}
+        if index % 2:  # half of them also touch another section, in the other order
+            patch = {"features": {"cqaEnabled": bool(index % 4 == 1)}, **patch}
+        await service.update(runtime, patch, f"writer-{index}")
+
+    await asyncio.gather(*(set_one(i, p) for i, p in enumerate(purposes)))
+    config = await service.current(runtime)
+    assert {p: config.retry_policy_for(p).max_attempts for p in purposes} == {
+        p: i + 1 for i, p in enumerate(purposes)
+    }

@@ -84,9 +84,26 @@ async def place(runtime: Runtime, job: Job) -> None:
     """Dial the queued call ``job.payload["call_id"]`` (idempotent: placed calls are skipped)."""
     call_id = str(job.payload.get("call_id", ""))
     async with runtime.db.transaction() as session:
-        row = await repo.get_call(session, call_id=call_id)
-    if row is None or row["status"] != CallStatus.QUEUED.value or row["call_sid"]:
-        return
+        # Commit the decision to dial before dialling: an acknowledgement either committed
+        # first (the guard says no) or is ordered after this call went out.
+        row = await repo.get_call(session, call_id=call_id, lock=True)
+        if row is None or row["status"] != CallStatus.QUEUED.value or row["call_sid"]:
+            return
+        now = runtime.clock.now()
+        if not await runtime.may_send(session, row["escalation_id"]):
+            await repo.update_call(
+                session,
+                call_id,
+                {
+                    "status": CallStatus.CANCELED.value,
+                    "outcome": "escalation_closed",
+                    "ended_at": now,
+                    "updated_at": now,
+                },
+            )
+            return
+        if row["initiated_at"] is None:
+            await repo.update_call(session, call_id, {"initiated_at": now, "updated_at": now})
     telephony = _port(runtime)
     meta: dict[str, Any] = dict(row["meta"] or {})
     if meta.get("ambiguous_at"):

@@ -91,8 +91,12 @@ async def queued_unplaced(
     session: AsyncSession, *, escalation_id: str | None = None, order_id: str | None = None
 ) -> list[str]:
     """Ids of queued calls without a provider sid, for an escalation and/or an order."""
+    # A call whose dial was already committed (initiated_at set) is past the point of no
+    # return: the ack is ordered after it.
     query = select(voice_calls.c.id).where(
-        voice_calls.c.status == "queued", voice_calls.c.call_sid.is_(None)
+        voice_calls.c.status == "queued",
+        voice_calls.c.call_sid.is_(None),
+        voice_calls.c.initiated_at.is_(None),
     )
     if escalation_id is not None:
         query = query.where(voice_calls.c.escalation_id == escalation_id)

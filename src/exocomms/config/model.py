@@ -42,11 +42,10 @@ MAX_DELAY_SECONDS = 86_400.0
 Loc = list[str | int]
 
 
-class ConfigErrors(Exception):
+class ConfigErrors:
     """Collects field errors while parsing, raised once as a ``ValidationError``."""
 
     def __init__(self) -> None:
-        super().__init__("invalid configuration")
         self.items: list[dict[str, Any]] = []
 
     def add(self, loc: Loc, message: str, kind: str = "value_error") -> None:

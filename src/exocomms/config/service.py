@@ -63,20 +63,20 @@ def cache_of(runtime: Runtime) -> ConfigCache:
 
 
 def _build(entries: Mapping[str, repo.Entry]) -> RuntimeConfig:
-    """The config from stored rows; a row that no longer validates falls back to its defaults."""
-    sections: dict[str, Any] = {}
-    for name, entry in entries.items():
-        if name not in SECTIONS:
-            continue
+    """The config from stored rows; a section that no longer validates takes its defaults."""
+    sections: dict[str, Any] = {n: e.value for n, e in entries.items() if n in SECTIONS}
+    while True:
         try:
-            parse_sections({name: entry.value})
+            return parse_sections(sections)
         except ValidationError as exc:
+            bad = {str(d["loc"][0]) for d in exc.details or [] if d.get("loc")} & set(sections)
+            if not bad:
+                raise
             # Defaults are the conservative choice (TRAI windows, 3 retries): log loudly and
             # keep serving instead of refusing every call because of one stored section.
-            log.error("config.stored_section_invalid", section=name, error=exc.message)
-            continue
-        sections[name] = entry.value
-    return parse_sections(sections)
+            for name in sorted(bad):
+                log.error("config.stored_section_invalid", section=name, error=exc.message)
+                del sections[name]
 
 
 async def _refresh(session: AsyncSession, cache: ConfigCache, now: float) -> RuntimeConfig:

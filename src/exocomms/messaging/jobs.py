@@ -35,8 +35,11 @@ async def send(runtime: Runtime, job: Job) -> None:
     message_id = str(job.payload.get("message_id", ""))
     async with runtime.db.transaction() as session:
         row = await repo.get_message(session, message_id=message_id)
-    if row is None or row["status"] != MessageStatus.QUEUED.value or row["provider_sid"]:
-        return
+        if row is None or row["status"] != MessageStatus.QUEUED.value or row["provider_sid"]:
+            return
+        if not await runtime.may_send(session, row["escalation_id"]):
+            await set_status(session, runtime, row, MessageStatus.CANCELED)
+            return
     telephony = runtime.telephony
     if telephony is None:
         raise RuntimeError("telephony port missing from the runtime")

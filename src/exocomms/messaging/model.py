@@ -38,11 +38,13 @@ class MessageStatus(StrEnum):
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+    CANCELED = "canceled"  # never sent: the escalation behind it was closed first
 
     @property
     def rank(self) -> int:
         """Order of the lifecycle (failed ranks with delivered: a terminal status)."""
-        return {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 3}[self.value]
+        ranks = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 3, "canceled": 3}
+        return ranks[self.value]
 
 
 @dataclass(frozen=True)

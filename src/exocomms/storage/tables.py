@@ -385,3 +385,56 @@ masking_pins = Table(
 
 
 # --- scheduling (scheduled calls and leads slice): tables below ---
+
+# Scheduled calls (exocomms.scheduling.calls): one row per request, attempts are voice_calls.
+scheduled_calls = Table(
+    "scheduled_calls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("phone", String(20), nullable=False, index=True),  # E.164
+    Column("purpose", String(64), nullable=False, index=True),
+    Column("context", JSON, nullable=False),
+    Column("preferred_time", UTCDateTime, nullable=False),
+    Column("scheduled_time", UTCDateTime, nullable=False),  # the next planned attempt
+    # scheduled | waiting_window | in_progress | completed | failed | canceled
+    Column("status", String(20), nullable=False),
+    Column("priority", Integer, nullable=False),  # 1 (lowest) … 10
+    Column("retry", JSON, nullable=False),  # the retry config, frozen at creation
+    Column("attempt", Integer, nullable=False),  # attempts placed so far
+    Column("max_attempts", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # fencing token of the pending due job
+    Column("last_outcome", String(32), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("call_id", String(32), nullable=True, index=True),  # the current attempt's call
+    Column("use_verified_call", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("canceled_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+)
+Index("ix_scheduled_calls_status", scheduled_calls.c.status, scheduled_calls.c.scheduled_time)
+
+# Leads (exocomms.leads): stored, pushed to the CRM, called after a delay.
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(20), nullable=False),  # E.164
+    Column("email", String(254), nullable=True),  # lower-cased
+    Column("status", String(16), nullable=False),  # new | waiting | calling | called | failed
+    Column("crm_status", String(16), nullable=False),  # pending | synced | failed | off
+    Column("crm_id", String(64), nullable=True),
+    Column("crm_error", Text, nullable=True),
+    Column("attempt", Integer, nullable=False),  # calls placed so far
+    Column("max_attempts", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # fencing token of the pending call job
+    Column("last_outcome", String(32), nullable=True),
+    Column("call_id", String(32), nullable=True, index=True),
+    Column("next_call_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_leads_phone", leads.c.phone, leads.c.created_at)
+Index("ix_leads_status", leads.c.status)

@@ -55,7 +55,15 @@ def build_registry() -> JobRegistry:
     # --- config (run-time configuration slice) ---
     # --- masking (connecting people slice) ---
     # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+    from exocomms.connect.jobs import register_connect_handlers
+
+    register_connect_handlers(registry)
     # --- scheduling (scheduled calls and leads slice) ---
+    from exocomms.leads.jobs import register_leads_handlers
+    from exocomms.scheduling.jobs import register_scheduling_handlers
+
+    register_scheduling_handlers(registry)
+    register_leads_handlers(registry)
     from exocomms.masking.jobs import register_masking_handlers
 
     register_masking_handlers(registry)
@@ -85,7 +93,15 @@ def build_event_bus() -> EventBus:
     # --- config (run-time configuration slice): listeners ---
     # --- masking (connecting people slice): listeners ---
     # --- connect (click-to-call, missed calls, inbound IVR slice): listeners ---
+    from exocomms.connect.listeners import subscribe_connect_listeners
+
+    subscribe_connect_listeners(bus)
     # --- scheduling (scheduled calls and leads slice): listeners ---
+    from exocomms.leads.jobs import subscribe_leads_listeners
+    from exocomms.scheduling.jobs import subscribe_scheduling_listeners
+
+    subscribe_scheduling_listeners(bus)
+    subscribe_leads_listeners(bus)
     from exocomms.masking.jobs import subscribe_masking_listeners
 
     subscribe_masking_listeners(bus)

@@ -22,6 +22,8 @@ jobs_app = typer.Typer(help="Inspect and re-run durable jobs.", no_args_is_help=
 app.add_typer(jobs_app, name="jobs")
 flows_app = typer.Typer(help="Exotel App Bazaar flows for our IVRs.", no_args_is_help=True)
 app.add_typer(flows_app, name="flows")
+keys_app = typer.Typer(help="Encryption keys for credentials stored at rest.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 
@@ -194,6 +196,32 @@ def flows_blueprint(
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
     typer.echo(text)
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new key for EXOCOMMS_SECRET_KEYS (put it first; keep the old ones after it)."""
+    from exocomms.config.crypto import generate_key
+
+    typer.echo(generate_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the newest key of EXOCOMMS_SECRET_KEYS.
+
+    Order: put the new key first, restart every process, run this, then drop the old key.
+    All or nothing: if any secret cannot be read, nothing changes.
+    """
+    from exocomms.config.crypto import rotate_keys
+    from exocomms.errors import ExocommsError
+
+    try:
+        count = asyncio.run(rotate_keys(Settings()))
+    except ExocommsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"re-encrypted {count} secret(s) with the newest key")
 
 
 def main() -> None:

@@ -58,3 +58,4 @@ class Runtime:
     # --- masking (connecting people slice) ---
     # --- connect (click-to-call, missed calls, inbound IVR slice) ---
     # --- scheduling (scheduled calls and leads slice) ---
+    crm: Any = None  # exocomms.leads.crm.CrmPort; built on first use by leads.crm.crm_for

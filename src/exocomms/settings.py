@@ -161,6 +161,19 @@ class Settings(BaseSettings):
     # --- masking (connecting people slice) ---
 
     # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+    masked_call_time_limit_seconds: int = Field(
+        default=1800, ge=60, le=14_400, description="Longest masked conversation (Connect)"
+    )
+    masked_call_record: bool = Field(default=True, description="Record masked calls")
+    missed_call_delay_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="Wait before calling a missed caller back"
+    )
+    missed_call_window_seconds: float = Field(
+        default=600.0, ge=0, le=86_400, description="Repeat missed calls within this: one callback"
+    )
+    support_phone: str = Field(
+        default="", description="Support desk (E.164) for 'talk to support'; default the admin"
+    )
 
     # --- scheduling (scheduled calls and leads slice) ---
     lead_call_delay: float = Field(

@@ -9,8 +9,6 @@ that loop), and :attr:`Service.events` records every domain event the service pu
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -306,9 +304,7 @@ def load_flows(sim: Sim, service_url: str, token: str) -> None:
 @contextmanager
 def running_service(settings: Settings, *, port: int, start: datetime) -> Iterator[Service]:
     """The service on ``port`` with a scaled clock, its worker on, recording its events."""
-    app = create_service(
-        settings, clock=ScaledClock(SCALE, start=start), configure_logs=False
-    )
+    app = create_service(settings, clock=ScaledClock(SCALE, start=start), configure_logs=False)
     capture = _LoopCapture(app)
     with serve_in_thread(capture, port=port) as url, httpx.Client(base_url=url, timeout=10) as http:
         assert capture.loop is not None
@@ -327,8 +323,3 @@ def running_service(settings: Settings, *, port: int, start: datetime) -> Iterat
 def start_time() -> datetime:
     """The shared anchor of both clocks (now, to the second)."""
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def on_postgres() -> bool:
-    """True when the e2e suite runs against PostgreSQL."""
-    return bool(os.environ.get("EXOCOMMS_TEST_DATABASE_URL"))

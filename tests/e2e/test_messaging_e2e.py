@@ -16,7 +16,7 @@ from tests.e2e.support import CALLER_ID, SMS_SENDER, TOKEN, VENDOR, wait_for
 
 NEW_ORDER = {"store_name": "Krishna Kirana", "order_id": "12345", "amount": 325, "item_count": 3}
 ESCALATION = "vendor_order_12345"
-LANDLINE = "+918023456789"  # an Indian fixed line: no SMS delivery, no WhatsApp
+LANDLINE = "+911123456789"  # a Delhi fixed line: no WhatsApp
 
 
 def _whatsapp(env: Telephony, to: str = VENDOR) -> str:
@@ -142,4 +142,5 @@ def test_sms_is_sent_with_its_dlt_template_and_delivered(telephony: Telephony) -
     assert (sms["from_number"], sms["status"]) == (SMS_SENDER, "sent")
     dlt_ids = env.service.settings.dlt_template_ids
     assert sms["dlt_template_id"] == dlt_ids["vendor_new_order.sms.en"]
-    assert [c["status_code"] for c in sms["callbacks"]] == [200, 200]
+    assert sms["callbacks"]
+    assert {c["status_code"] for c in sms["callbacks"]} == {200}

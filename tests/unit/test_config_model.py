@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exocomms.calls.model import CallStatus
 from exocomms.config.model import (
@@ -113,6 +115,11 @@ def test_unchanged_values_report_no_change() -> None:
         ({"general": {"recordingRetentionDays": 0}}, ["general", "recordingRetentionDays"]),
         ({"general": []}, ["general"]),
         ({"colour": {}}, ["colour"]),
+        ({"timing": {"promo_category": []}}, ["timing", "promo_category"]),
+        (
+            {"retry": {"default": {"initialDelaySeconds": 10**400}}},
+            ["retry", "default", "initialDelaySeconds"],
+        ),
     ],
 )
 def test_bad_values_name_their_path(patch: dict[str, Any], loc: list[Any]) -> None:
@@ -194,3 +201,40 @@ def test_feature_names_resolve(name: str, flag: str | None) -> None:
     assert resolve_feature(name) == flag
     if flag is not None:
         assert RuntimeConfig().feature_enabled(name) is RuntimeConfig().features.to_dict()[flag]
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+_HINTS = st.sampled_from(["09:00", "sun", "01-26", "service", "busy", "hi", "Asia/Kolkata"])
+_JSON = st.recursive(
+    _SCALARS | _HINTS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=6) | st.sampled_from(["start", "end", "call"]), inner)
+    ),
+    max_leaves=6,
+)
+_FIELDS = {
+    "timing": ["timezone", "dnd_window", "weekend_days", "holidays", "rules", "purposes"],
+    "retry": ["default", "purposes"],
+    "features": ["cqaEnabled", "autoDialerEnabled"],
+    "general": ["defaultLanguage", "adminOnDutyPhone", "recordingRetentionDays"],
+}
+_PATCHES = st.sampled_from(sorted(_FIELDS)).flatmap(
+    lambda section: st.fixed_dictionaries(
+        {section: st.dictionaries(st.sampled_from(_FIELDS[section]), _JSON, max_size=3)}
+    )
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_PATCHES)
+def test_any_patch_is_either_refused_with_paths_or_round_trips(patch: dict[str, Any]) -> None:
+    details: list[dict[str, Any]] = []
+    try:
+        config, _ = apply_patch(RuntimeConfig(), patch)
+    except ValidationError as exc:
+        details = exc.details
+    if details:
+        assert all(item["loc"] for item in details)  # each bad field named by its path
+    else:
+        assert parse_sections(config.to_dict()) == config

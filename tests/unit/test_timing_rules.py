@@ -220,6 +220,7 @@ def test_policy_dicts_round_trip_and_merge_with_defaults() -> None:
         ({"purposes": {"x": "loud"}}, "unknown class 'loud'"),
         ({"quiet": True}, "unknown field(s) in timing policy: quiet"),
         ({"promo_category": "weapons"}, "unknown category 'weapons'"),
+        ({"promo_category": []}, "promo_category must be a category name"),
         ([], "timing policy must be an object"),
     ],
 )

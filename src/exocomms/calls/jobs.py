@@ -107,7 +107,7 @@ async def place(runtime: Runtime, job: Job) -> None:
     telephony = _port(runtime)
     meta: dict[str, Any] = dict(row["meta"] or {})
     if meta.get("ambiguous_at"):
-        found = await _find_placed(telephony, row, str(meta["ambiguous_at"]))
+        found = await _find_placed(runtime, telephony, row, str(meta["ambiguous_at"]))
         if found is not None:
             await _placed(runtime, row, found.sid)
             return
@@ -218,9 +218,14 @@ async def _fail(runtime: Runtime, call_id: str, reason: str) -> None:
 
 
 async def _find_placed(
-    telephony: Telephony, row: dict[str, Any], since_iso: str
+    runtime: Runtime, telephony: Telephony, row: dict[str, Any], since_iso: str
 ) -> CallInfo | None:
-    """A call to this phone created since the ambiguous attempt (minus a minute), if any."""
+    """A call to this phone created since the ambiguous attempt (minus a minute), if any.
+
+    Calls we already track are skipped: the minute of slack (clock skew) can reach back to
+    another of our calls to the same phone, e.g. the ring just before this IVR call, and
+    adopting its sid would point two rows at one call.
+    """
     try:
         since = datetime.fromisoformat(since_iso) - timedelta(minutes=1)
         page = await telephony.client.list_calls(
@@ -230,7 +235,11 @@ async def _find_placed(
         )
     except (ProviderError, ValueError) as exc:
         raise RetryLater(AMBIGUOUS_RETRY_SECONDS, f"cannot look up calls: {exc}") from exc
-    return page.calls[0] if page.calls else None
+    async with runtime.db.transaction() as session:
+        for call in page.calls:
+            if await repo.get_call(session, call_sid=call.sid) is None:
+                return call
+    return None
 
 
 async def reconcile(runtime: Runtime, job: Job) -> None:

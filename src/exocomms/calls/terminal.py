@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# Outcomes that still allow a retry when the policy says so. "not_acknowledged" is what the
+# IVR records when a voicemail (AnsweredBy=Machine) sat through the menu: nobody heard it, so
+# the policy treats it as no-answer. A person who answered and pressed nothing is completed
+# and reached, which the policy never retries; a provider error is never retried.
+RETRYABLE_OUTCOMES = (None, "not_acknowledged")
+
 
 def _succeeded(row: dict[str, Any], status: CallStatus) -> bool:
     mode = (row["meta"] or {}).get("mode")
@@ -67,7 +73,7 @@ async def finish_call(session: AsyncSession, runtime: Runtime, call_id: str) -> 
         retry_policy_for(runtime.settings, row["purpose"]), max_attempts=row["max_attempts"]
     )
     delay = policy.next_delay(state, row["attempt"])
-    if delay is not None and row["outcome"] is None:
+    if delay is not None and row["outcome"] in RETRYABLE_OUTCOMES:
         return await queue_attempt(session, runtime, row, delay)
     if meta.get("mode") == "ring" and state.status is not CallStatus.FAILED:
         return None

@@ -131,6 +131,13 @@ class RiderAssigned(EventPayload):
     rider_name: Name | None = None
     rider_phone: Phone | None = None
     rider_language: Language | None = None
+    # What the rider is told (WhatsApp template, IVR slots); without them the rider ladder's
+    # WhatsApp and IVR steps cannot be rendered.
+    pickup_name: Name | None = None
+    pickup_address: str | None = Field(default=None, min_length=1, max_length=500)
+    drop_area: str | None = Field(default=None, min_length=1, max_length=200)
+    amount: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    earning: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
 class RiderAccepted(EventPayload):

@@ -17,7 +17,6 @@ from pydantic.alias_generators import to_camel
 from exocomms.auth.deps import PrincipalDep, require_scope
 from exocomms.auth.model import Scope
 from exocomms.config import credentials, service
-from exocomms.config.model import SECTIONS
 from exocomms.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/config", tags=["config"])
@@ -201,6 +200,3 @@ def routers() -> list[APIRouter]:
     from exocomms.templates import api as templates_api
 
     return [router, exotel_router, auth_api.router, templates_api.router]
-
-
-__all__ = ["SECTIONS", "exotel_router", "router", "routers"]

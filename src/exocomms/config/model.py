@@ -18,229 +18,42 @@ Edits are JSON Merge Patches (RFC 7396): objects merge recursively, any other va
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-from exocomms.calls.model import CallStatus
 from exocomms.calls.retry import RetryPolicy
+from exocomms.config.fields import (
+    ConfigErrors,
+    Loc,
+    check_integer,
+    check_object,
+    check_unknown,
+    merge_patch,
+)
+from exocomms.config.retry import RetryConfig, RetrySpec, parse_retry
 from exocomms.errors import ValidationError
 from exocomms.phones import normalize
 from exocomms.scheduling.model import TimingPolicy
 from exocomms.scheduling.purposes import DEFAULT_PURPOSES, PurposeClass
 
+__all__ = [
+    "SECTIONS",
+    "ConfigErrors",
+    "Features",
+    "General",
+    "RetryConfig",
+    "RetrySpec",
+    "RuntimeConfig",
+    "apply_patch",
+    "merge_patch",
+    "parse_sections",
+    "resolve_feature",
+]
+
 SECTIONS = ("timing", "retry", "features", "general")
-Section = Literal["timing", "retry", "features", "general"]
 LANGUAGES = ("hi", "en", "mr")
-RETRYABLE = frozenset(
-    {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED}
-)
-MAX_DELAY_SECONDS = 86_400.0
-
-Loc = list[str | int]
-
-
-class ConfigErrors:
-    """Collects field errors while parsing, raised once as a ``ValidationError``."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, loc: Loc, message: str, kind: str = "value_error") -> None:
-        """Record one bad field."""
-        self.items.append({"loc": list(loc), "message": message, "type": kind})
-
-    def raise_if_any(self) -> None:
-        """Raise :class:`ValidationError` listing every recorded field, if there is one."""
-        if self.items:
-            first = self.items[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValidationError(f"{where}: {first['message']}", details=self.items)
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """Apply an RFC 7396 JSON Merge Patch: ``patch`` onto ``target``, returning a new value."""
-    if not isinstance(patch, Mapping):
-        return patch
-    result = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-def _object(value: Any, loc: Loc, errors: ConfigErrors) -> Mapping[str, Any] | None:
-    if not isinstance(value, Mapping):
-        errors.add(loc, "must be an object", "type_error")
-        return None
-    return value
-
-
-def _unknown(data: Mapping[str, Any], allowed: set[str], loc: Loc, errors: ConfigErrors) -> None:
-    for key in sorted(str(k) for k in data if k not in allowed):
-        errors.add([*loc, key], f"unknown field; allowed: {', '.join(sorted(allowed))}", "extra")
-
-
-def _number(value: Any, lo: float, hi: float, loc: Loc, errors: ConfigErrors) -> float | None:
-    # bool is an int subclass: refuse it explicitly, ``true`` is never a delay.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        errors.add(loc, "must be a number", "type_error")
-        return None
-    if not lo <= value <= hi:
-        errors.add(loc, f"must be between {lo:g} and {hi:g}")
-        return None
-    return float(value)
-
-
-def _integer(value: Any, lo: int, hi: int, loc: Loc, errors: ConfigErrors) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(loc, "must be an integer", "type_error")
-        return None
-    if not lo <= value <= hi:
-        errors.add(loc, f"must be between {lo} and {hi}")
-        return None
-    return value
-
-
-# -- retry -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetrySpec:
-    """One call retry policy (PRODUCT.md §6 defaults: 3 attempts, 300 s, ×2, at most 3600 s)."""
-
-    max_attempts: int = 3
-    initial_delay_seconds: float = 300.0
-    factor: float = 2.0
-    max_delay_seconds: float = 3600.0
-    jitter: float = 0.1
-    retry_on: frozenset[CallStatus] = frozenset(
-        {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED}
-    )
-
-    def policy(self) -> RetryPolicy:
-        """The :class:`~exocomms.calls.retry.RetryPolicy` the calls slice runs."""
-        return RetryPolicy(
-            max_attempts=self.max_attempts,
-            initial_delay=self.initial_delay_seconds,
-            factor=self.factor,
-            max_delay=self.max_delay_seconds,
-            jitter=self.jitter,
-            retry_on=self.retry_on,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase wire form."""
-        return {
-            "maxAttempts": self.max_attempts,
-            "initialDelaySeconds": self.initial_delay_seconds,
-            "factor": self.factor,
-            "maxDelaySeconds": self.max_delay_seconds,
-            "jitter": self.jitter,
-            "retryOn": sorted(s.value for s in self.retry_on),
-        }
-
-
-_RETRY_KEYS = set(RetrySpec().to_dict())
-
-
-def _parse_retry_fields(
-    data: Mapping[str, Any], base: RetrySpec, loc: Loc, errors: ConfigErrors
-) -> RetrySpec | None:
-    """``base`` with the fields given in ``data`` replaced; None when a field is bad."""
-    _unknown(data, _RETRY_KEYS, loc, errors)
-    before = len(errors.items)
-    kw: dict[str, Any] = {}
-    if "maxAttempts" in data:
-        kw["max_attempts"] = _integer(data["maxAttempts"], 1, 10, [*loc, "maxAttempts"], errors)
-    if "initialDelaySeconds" in data:
-        where = [*loc, "initialDelaySeconds"]
-        kw["initial_delay_seconds"] = _number(
-            data["initialDelaySeconds"], 0, MAX_DELAY_SECONDS, where, errors
-        )
-    if "factor" in data:
-        kw["factor"] = _number(data["factor"], 1, 10, [*loc, "factor"], errors)
-    if "maxDelaySeconds" in data:
-        where = [*loc, "maxDelaySeconds"]
-        kw["max_delay_seconds"] = _number(
-            data["maxDelaySeconds"], 0, MAX_DELAY_SECONDS, where, errors
-        )
-    if "jitter" in data:
-        kw["jitter"] = _number(data["jitter"], 0, 0.5, [*loc, "jitter"], errors)
-    if "retryOn" in data:
-        kw["retry_on"] = _retry_on(data["retryOn"], [*loc, "retryOn"], errors)
-    if len(errors.items) > before:
-        return None
-    spec = replace(base, **kw)
-    if spec.max_delay_seconds < spec.initial_delay_seconds:
-        errors.add([*loc, "maxDelaySeconds"], "must not be below initialDelaySeconds")
-        return None
-    return spec
-
-
-def _retry_on(value: Any, loc: Loc, errors: ConfigErrors) -> frozenset[CallStatus] | None:
-    allowed = sorted(s.value for s in RETRYABLE)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.add(loc, f"must be a list of call statuses ({', '.join(allowed)})", "type_error")
-        return None
-    bad = [v for v in value if v not in allowed]
-    if bad:
-        errors.add(loc, f"unknown status {bad[0]!r}; allowed: {', '.join(allowed)}")
-        return None
-    return frozenset(CallStatus(v) for v in value)
-
-
-@dataclass(frozen=True)
-class RetryConfig:
-    """The default retry policy and per-purpose overrides (only the fields they set)."""
-
-    default: RetrySpec = RetrySpec()
-    purposes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def spec_for(self, purpose: str) -> RetrySpec:
-        """The effective policy of ``purpose``: its overrides on top of ``default``."""
-        override = self.purposes.get(purpose)
-        if not override:
-            return self.default
-        errors = ConfigErrors()
-        spec = _parse_retry_fields(override, self.default, [], errors)
-        # Overrides were validated against this default when the config was parsed.
-        return spec if spec is not None else self.default
-
-    def to_dict(self) -> dict[str, Any]:
-        """Wire form: full default, partial overrides."""
-        return {
-            "default": self.default.to_dict(),
-            "purposes": {k: dict(v) for k, v in sorted(self.purposes.items())},
-        }
-
-
-def parse_retry(data: Any, loc: Loc, errors: ConfigErrors, known: set[str]) -> RetryConfig | None:
-    """Parse the ``retry`` section; purposes must be in ``known``."""
-    obj = _object(data, loc, errors)
-    if obj is None:
-        return None
-    _unknown(obj, {"default", "purposes"}, loc, errors)
-    default = RetrySpec()
-    if "default" in obj:
-        raw = _object(obj["default"], [*loc, "default"], errors)
-        parsed = _parse_retry_fields(raw, default, [*loc, "default"], errors) if raw else default
-        default = parsed or default
-    purposes: dict[str, Mapping[str, Any]] = {}
-    raw_purposes = _object(obj.get("purposes", {}), [*loc, "purposes"], errors) or {}
-    for name, override in raw_purposes.items():
-        where: Loc = [*loc, "purposes", str(name)]
-        if name not in known:
-            errors.add(where, "unknown purpose", "extra")
-            continue
-        raw = _object(override, where, errors)
-        if raw is not None and _parse_retry_fields(raw, default, where, errors) is not None:
-            purposes[str(name)] = MappingProxyType(dict(raw))
-    return RetryConfig(default=default, purposes=purposes)
 
 
 # -- features --------------------------------------------------------------------------------
@@ -293,10 +106,10 @@ def resolve_feature(name: str) -> str | None:
 
 def parse_features(data: Any, loc: Loc, errors: ConfigErrors) -> Features | None:
     """Parse the ``features`` section (booleans only)."""
-    obj = _object(data, loc, errors)
+    obj = check_object(data, loc, errors)
     if obj is None:
         return None
-    _unknown(obj, set(FEATURE_FLAGS), loc, errors)
+    check_unknown(obj, set(FEATURE_FLAGS), loc, errors)
     kw: dict[str, bool] = {}
     for wire, name in FEATURE_FLAGS.items():
         if wire in obj:
@@ -329,10 +142,10 @@ class General:
 
 def parse_general(data: Any, loc: Loc, errors: ConfigErrors) -> General | None:
     """Parse the ``general`` section; the phone is normalised to E.164."""
-    obj = _object(data, loc, errors)
+    obj = check_object(data, loc, errors)
     if obj is None:
         return None
-    _unknown(obj, set(General().to_dict()), loc, errors)
+    check_unknown(obj, set(General().to_dict()), loc, errors)
     kw: dict[str, Any] = {}
     if "defaultLanguage" in obj:
         if obj["defaultLanguage"] in LANGUAGES:
@@ -349,7 +162,7 @@ def parse_general(data: Any, loc: Loc, errors: ConfigErrors) -> General | None:
             errors.add([*loc, "adminOnDutyPhone"], "not a valid phone number")
     if "recordingRetentionDays" in obj:
         where = [*loc, "recordingRetentionDays"]
-        kw["recording_retention_days"] = _integer(
+        kw["recording_retention_days"] = check_integer(
             obj["recordingRetentionDays"], 1, 3650, where, errors
         )
     return General(**kw) if not any(v is None for v in kw.values()) else None
@@ -362,10 +175,10 @@ _TIMING_KEYS = set(TimingPolicy().to_dict())
 
 def parse_timing(data: Any, loc: Loc, errors: ConfigErrors) -> TimingPolicy | None:
     """Parse the ``timing`` section with ``scheduling``'s own rules, locating the bad key."""
-    obj = _object(data, loc, errors)
+    obj = check_object(data, loc, errors)
     if obj is None:
         return None
-    _unknown(obj, _TIMING_KEYS, loc, errors)
+    check_unknown(obj, _TIMING_KEYS, loc, errors)
     before = len(errors.items)
     # Parse key by key first, so an error names the field; then the whole for cross-checks.
     for key in sorted(k for k in obj if k in _TIMING_KEYS):
@@ -373,13 +186,19 @@ def parse_timing(data: Any, loc: Loc, errors: ConfigErrors) -> TimingPolicy | No
             TimingPolicy.from_dict({key: obj[key]})
         except ValidationError as exc:
             errors.add([*loc, key], exc.message)
+        except (TypeError, ValueError):
+            # Input of a shape the parser did not foresee (a list where a name belongs):
+            # still the caller's mistake, so a 422 here, never a 500.
+            errors.add([*loc, key], "invalid value", "type_error")
     if len(errors.items) > before:
         return None
     try:
         return TimingPolicy.from_dict(obj)
     except ValidationError as exc:
         errors.add(loc, exc.message)
-        return None
+    except (TypeError, ValueError):
+        errors.add(loc, "invalid value", "type_error")
+    return None
 
 
 # -- the document ----------------------------------------------------------------------------
@@ -426,7 +245,7 @@ def parse_sections(sections: Mapping[str, Any], loc: Loc | None = None) -> Runti
     """
     errors = ConfigErrors()
     base: Loc = loc or []
-    _unknown(sections, set(SECTIONS), base, errors)
+    check_unknown(sections, set(SECTIONS), base, errors)
     timing = TimingPolicy()
     if "timing" in sections:
         timing = parse_timing(sections["timing"], [*base, "timing"], errors) or timing

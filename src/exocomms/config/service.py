@@ -113,27 +113,6 @@ def _not_an_object(loc: list[str]) -> ValidationError:
     )
 
 
-@dataclass(frozen=True)
-class SectionMeta:
-    """Who last changed a section, and its version (0: never changed, defaults)."""
-
-    version: int
-    updated_at: Any
-    updated_by: str | None
-
-
-async def metadata(runtime: Runtime) -> dict[str, SectionMeta]:
-    """Version and last change of every section."""
-    async with runtime.db.transaction() as session:
-        entries = await repo.load_entries(session)
-    return {
-        name: SectionMeta(entries[name].version, entries[name].updated_at, entries[name].updated_by)
-        if name in entries
-        else SectionMeta(0, None, None)
-        for name in SECTIONS
-    }
-
-
 async def update(runtime: Runtime, patch: Any, actor: str) -> RuntimeConfig:
     """Merge-patch the document (``{"timing": {...}, "features": {...}}``), audit, return it.
 

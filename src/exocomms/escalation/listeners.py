@@ -138,7 +138,7 @@ async def on_rider_assigned(session: AsyncSession, runtime: Runtime, event: Doma
         party_id=_first_str(d.get("rider_id")),
         phone=_first_str(d.get("rider_phone"), d.get("phone")),
         name=name,
-        language=_first_str(d.get("language")),
+        language=_first_str(d.get("rider_language"), d.get("language")),
         context=context,
     )
 
@@ -149,11 +149,14 @@ async def on_address_changed(session: AsyncSession, runtime: Runtime, event: Dom
         return
     d = event.data
     context: dict[str, Any] = {}
-    address = _first_str(d.get("address"), d.get("new_address"))
+    raw = d.get("address")
+    # Commerce events carry the address as {text, landmark?, pincode?, …}.
+    text = raw.get("text") if isinstance(raw, Mapping) else raw
+    address = _first_str(text, d.get("new_address"))
     if address:
         context["new_address"] = address
     rider_id, phone = _first_str(d.get("rider_id")), _first_str(d.get("rider_phone"))
-    name, language = _first_str(d.get("rider_name")), None
+    name, language = _first_str(d.get("rider_name")), _first_str(d.get("rider_language"))
     if phone is None:
         # The rider we are already talking to about this order, if any.
         ids = await repo.ids_for_order(session, event.order_id, event_types=RIDER_LADDERS)

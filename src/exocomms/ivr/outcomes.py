@@ -141,5 +141,7 @@ async def _send_pickup_details(
         purpose="rider_pickup_details",
         language=str(row.get("language") or "hi"),
         order_id=row.get("order_id"),
-        escalation_id=row.get("escalation_id"),
+        # Not the ladder's message: the acceptance that sends it also closes the ladder, and
+        # the send guard cancels whatever belongs to a closed escalation.
+        escalation_id=None,
     )

@@ -344,6 +344,8 @@ class TimingPolicy:
                 raise _bad("purposes must be an object of purpose -> class")
             kw["purposes"] = {str(k): _purpose_class(v, f"purposes.{k}") for k, v in raw.items()}
         if "promo_category" in data:
+            if not isinstance(data["promo_category"], str):
+                raise _bad("promo_category must be a category name", allowed=sorted(CATEGORIES))
             kw["promo_category"] = data["promo_category"]
         return cls(**kw)
 

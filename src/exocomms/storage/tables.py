@@ -383,6 +383,21 @@ masking_pins = Table(
 
 # --- connect (click-to-call, missed calls, inbound IVR slice): tables below ---
 
+# Missed calls to our numbers; repeats within the window share one callback (PRODUCT.md §5).
+missed_calls = Table(
+    "missed_calls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("caller", String(20), nullable=False),  # E.164
+    Column("called_number", String(20), nullable=True),  # the number that was dialled
+    Column("call_sid", String(64), nullable=True, unique=True),  # replays are no-ops
+    Column("at", UTCDateTime, nullable=False),
+    Column("callback_of", BigId, nullable=True),  # the missed call whose callback covers this
+    Column("callback_at", UTCDateTime, nullable=True),  # when the callback is due (first only)
+    Column("callback_call_id", String(32), nullable=True),  # voice_calls.id once queued
+)
+Index("ix_missed_calls_caller_at", missed_calls.c.caller, missed_calls.c.at)
+
 
 # --- scheduling (scheduled calls and leads slice): tables below ---
 

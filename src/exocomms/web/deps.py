@@ -8,14 +8,12 @@ Usage in a feature's ``api.py``::
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exocomms.errors import Unauthorized
 from exocomms.runtime import Runtime
 from exocomms.settings import Settings
 
@@ -56,17 +54,16 @@ def presented_api_key(request: Request) -> str | None:
     return None
 
 
-def require_admin(request: Request, settings: SettingsDep) -> None:
-    """Require the admin API key when ``EXOCOMMS_ADMIN_API_KEY`` is set (open otherwise).
+async def require_admin(request: Request) -> None:
+    """Require an API key with the admin scope: ``EXOCOMMS_ADMIN_API_KEY`` or a stored key.
+
+    In development with no admin key configured the routes stay open (production refuses to
+    start without one).
 
     Raises:
         Unauthorized: The key is missing or wrong.
+        Forbidden: The key lacks the admin scope.
     """
-    expected = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
-    if not expected:
-        return  # development default: no key configured (production refuses to start so)
-    presented = presented_api_key(request)
-    if presented is None:
-        raise Unauthorized("an API key is required (X-API-Key or Authorization: Bearer)")
-    if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
-        raise Unauthorized("invalid API key")
+    from exocomms.auth.deps import require_scope  # auth depends on web.deps; import late
+
+    await require_scope("admin")(request)

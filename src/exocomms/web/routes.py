@@ -6,10 +6,12 @@ from fastapi import APIRouter, FastAPI
 
 from exocomms.commerce import api as commerce_api
 from exocomms.config import api as config_api
+from exocomms.connect import api as connect_api
 from exocomms.escalation import api as escalation_api
 from exocomms.masking import api as masking_api
 from exocomms.outbox import api as outbox_api
 from exocomms.scheduling import api as timing_api
+from exocomms.scheduling.routes import routers as scheduling_routers
 from exocomms.telephony import routes as telephony_routes
 from exocomms.web import health, metrics
 
@@ -31,7 +33,9 @@ def routers() -> list[APIRouter]:
         *config_api.routers(),
         # --- masking (connecting people slice) ---
         # --- connect (click-to-call, missed calls, inbound IVR slice) ---
+        *connect_api.routers(),
         # --- scheduling (scheduled calls and leads slice) ---
+        *scheduling_routers(),
         masking_api.router,
     ]
 

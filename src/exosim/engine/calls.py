@@ -221,6 +221,10 @@ class CallEngine:
             if call.record:
                 self.start_recording(session)
             body = self._run_flow(session)
+        elif call.params.get("greenpin"):  # a GreenPin virtual number: the PIN first
+            from exosim.engine.virtual import greenpin
+
+            body = greenpin(self, session)
         else:
             body = self._two_number(session)
         ended_by = await self._until_hangup(session, body)
@@ -286,6 +290,10 @@ class CallEngine:
             )
             await session.play(playback, to)
         await bridge(session, leg2, None)
+
+    async def two_number(self, session: CallSession) -> None:
+        """Dial ``To`` and bridge it with the caller (used by virtual-number calls)."""
+        await self._two_number(session)
 
     async def _hold(self, session: CallSession, url: str) -> None:
         while True:

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from exosim.api import leadassist
 from exosim.api.phonenum import normalise
+from exosim.engine.virtual import virtual_call
 from exosim.flows.api import json_body
 from exosim.phones.model import PhoneScript, VirtualPhone, get_or_create
 from exosim.phones.scenario import ScenarioError, load_scenario, set_phone, validation_message
@@ -114,6 +116,10 @@ async def place_call(number: str, request: Request) -> dict[str, Any]:
     except ValidationError as exc:
         raise HTTPException(400, validation_message(exc)) from exc
     exophone = sim.store.exophone_by_number(order.to)
+    if exophone is None or exophone.voice_flow_id is None:
+        virtual = _virtual(sim, key, order)
+        if virtual is not None:
+            return virtual
     if exophone is None:
         raise HTTPException(404, f"{order.to!r} is not an ExoPhone of this emulator")
     get_or_create(sim.store.phones, key)
@@ -121,3 +127,30 @@ async def place_call(number: str, request: Request) -> dict[str, Any]:
         key, exophone, hangup_after=order.hangup_after, missed=order.missed
     )
     return {"call_sid": call.sid, "from": key, "to": exophone.phone_number, "missed": order.missed}
+
+
+def _virtual(sim: Sim, caller: str, order: PlaceCall) -> dict[str, Any] | None:
+    """A call to a Lead Assist virtual number: GreenVN bridges at once, GreenPin asks a PIN."""
+    if order.missed:
+        return None
+    tail = "".join(ch for ch in order.to if ch.isdigit())[-10:]
+    found = [
+        a
+        for a in leadassist.allocations(sim.store).values()
+        if "".join(ch for ch in a.virtual_number if ch.isdigit())[-10:] == tail
+    ]
+    if not found:
+        return None
+    target = leadassist.route(sim.store, caller, found[0].virtual_number)
+    if target is None and not any(a.kind == "greenpin" for a in found):
+        return None
+    get_or_create(sim.store.phones, caller)
+    call = virtual_call(
+        sim.engine,
+        caller,
+        found[0].virtual_number,
+        found[0].account_sid,
+        target=target,
+        hangup_after=order.hangup_after,
+    )
+    return {"call_sid": call.sid, "from": caller, "to": found[0].virtual_number, "missed": False}

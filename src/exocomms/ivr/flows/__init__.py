@@ -12,6 +12,11 @@ from exocomms.ivr.flows import (
     address_change,
     customer_delay,
     customer_status,
+    inbound_customer,
+    inbound_message,
+    inbound_rider,
+    inbound_vendor,
+    ordering,
     rider_assignment,
     rider_delivery_alert,
     vendor_order,
@@ -30,6 +35,11 @@ IVRS: Mapping[str, Ivr] = MappingProxyType(
             address_change.IVR,
             customer_status.IVR,
             customer_delay.IVR,
+            inbound_vendor.IVR,
+            inbound_rider.IVR,
+            inbound_customer.IVR,
+            inbound_message.IVR,
+            ordering.IVR,
         )
     }
 )

@@ -1,0 +1,2 @@
+"""Connecting people: masked-call routing, click-to-call and bridges, missed-call callbacks,
+inbound IVR routing by caller identity."""

@@ -284,3 +284,25 @@ async def test_whatsapp_button_reply_acknowledges_the_escalation(env: Any) -> No
     assert (
         await client.post("/exotel/callbacks/whatsapp", params={"t": TOKEN}, json={})
     ).status_code == 422
+
+
+async def test_a_run_time_retry_override_wins_over_settings(
+    env: tuple[Runtime, FakeExotel, httpx.AsyncClient],
+) -> None:
+    """PUT /config/retry for a purpose changes the next retry delay without a restart."""
+    from exocomms.calls.service import effective_retry_policy
+    from exocomms.config import service as config_service
+
+    runtime, _, _ = env
+    async with runtime.db.transaction() as session:
+        before = await effective_retry_policy(session, runtime, "vendor_order_confirmation")
+    assert before.initial_delay == 60  # from settings_for(): EXOCOMMS_IVR_RETRY
+    await config_service.update_section(
+        runtime,
+        "retry",
+        {"purposes": {"vendor_order_confirmation": {"initialDelaySeconds": 120}}},
+        actor="test",
+    )
+    async with runtime.db.transaction() as session:
+        after = await effective_retry_policy(session, runtime, "vendor_order_confirmation")
+    assert after.initial_delay == 120

@@ -17,6 +17,7 @@ from exocomms.errors import NotFound
 
 if TYPE_CHECKING:
     from exocomms.jobs.queue import JobQueue
+    from exocomms.runtime import Runtime
     from exocomms.settings import Settings
 
 
@@ -184,6 +185,24 @@ def retry_policy_for(settings: Settings, purpose: str) -> RetryPolicy:
     """The retry policy of calls with ``purpose`` (settings, or the PRODUCT.md §6 default)."""
     spec = settings.ivr_retry.get(purpose) or settings.ivr_retry.get("default")
     return policy_from_settings(purpose, spec) if spec else RetryPolicy()
+
+
+async def effective_retry_policy(
+    session: AsyncSession, runtime: Runtime, purpose: str
+) -> RetryPolicy:
+    """The retry policy in force for ``purpose``.
+
+    Precedence: a run-time override for the purpose (``PUT /config/retry``), then the start-up
+    settings (``EXOCOMMS_IVR_RETRY``), then the run-time default policy.
+    """
+    from exocomms.config.service import current  # config reads calls' RetryPolicy; import late
+
+    config = await current(runtime, session)
+    if purpose in config.retry.purposes:
+        return config.retry_policy_for(purpose)
+    if purpose in runtime.settings.ivr_retry or "default" in runtime.settings.ivr_retry:
+        return retry_policy_for(runtime.settings, purpose)
+    return config.retry_policy_for(purpose)
 
 
 async def cancel_queued_calls(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms.calls import repo
 from exocomms.calls.model import CallStatus
-from exocomms.calls.service import NewCall, create_call, retry_policy_for, state_of
+from exocomms.calls.service import NewCall, create_call, effective_retry_policy, state_of
 from exocomms.ivr import engine, flows
 from exocomms.ivr import service as ivr_service
 from exocomms.ivr.outcomes import SUCCESSES, publish
@@ -70,7 +70,8 @@ async def finish_call(session: AsyncSession, runtime: Runtime, call_id: str) -> 
     if _succeeded(row, state.status):
         return None
     policy = replace(
-        retry_policy_for(runtime.settings, row["purpose"]), max_attempts=row["max_attempts"]
+        await effective_retry_policy(session, runtime, row["purpose"]),
+        max_attempts=row["max_attempts"],
     )
     delay = policy.next_delay(state, row["attempt"])
     if delay is not None and row["outcome"] in RETRYABLE_OUTCOMES:

@@ -288,7 +288,7 @@ def test_rider_accepts_and_gets_the_pickup_sms(telephony: Telephony) -> None:
     assert (stored["template"], stored["provider_sid"]) == ("rider.pickup_details", sms["sid"])
 
 
-@pytest.mark.parametrize("overrides", [{"call_time_limit_seconds": 60}])
+@pytest.mark.parametrize("overrides", [{"call_time_limit_seconds": 90}])
 def test_lost_terminal_callback_is_reconciled_from_call_details(telephony: Telephony) -> None:
     env = telephony
     env.sim.control(

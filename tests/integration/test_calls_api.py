@@ -295,14 +295,16 @@ async def test_a_run_time_retry_override_wins_over_settings(
 
     runtime, _, _ = env
     async with runtime.db.transaction() as session:
-        before = await effective_retry_policy(session, runtime, "vendor_order_confirmation")
-    assert before.initial_delay == 60  # from settings_for(): EXOCOMMS_IVR_RETRY
+        from_settings = await effective_retry_policy(session, runtime, "vendor_order_confirmation")
+        before = await effective_retry_policy(session, runtime, "vendor_new_order")
+    assert from_settings.initial_delay == 60  # settings_for(): EXOCOMMS_IVR_RETRY
+    assert before.initial_delay == 300  # the PRODUCT.md default
     await config_service.update_section(
         runtime,
         "retry",
-        {"purposes": {"vendor_order_confirmation": {"initialDelaySeconds": 120}}},
+        {"purposes": {"vendor_new_order": {"initialDelaySeconds": 120}}},
         actor="test",
     )
     async with runtime.db.transaction() as session:
-        after = await effective_retry_policy(session, runtime, "vendor_order_confirmation")
+        after = await effective_retry_policy(session, runtime, "vendor_new_order")
     assert after.initial_delay == 120

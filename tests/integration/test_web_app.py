@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -259,9 +260,9 @@ async def test_outbox_api_lists_filters_and_pages(runtime: Runtime) -> None:
 async def test_admin_key_guards_outbox_api(
     runtime: Runtime, headers: dict[str, str], status: int
 ) -> None:
-    app = create_app(
-        make_settings(embedded_worker=False, admin_api_key=SecretStr(ADMIN_KEY)), runtime=runtime
-    )
+    settings = make_settings(embedded_worker=False, admin_api_key=SecretStr(ADMIN_KEY))
+    # One Settings per process: the runtime the app serves carries the same admin key.
+    app = create_app(settings, runtime=dataclasses.replace(runtime, settings=settings))
     async with started(app) as client:
         response = await client.get("/outbox/messages", headers=headers)
         health = await client.get("/health")

@@ -31,6 +31,7 @@ from exocomms.demo.setup import ADMIN, press
 
 T = TypeVar("T")
 
+POLL_SECONDS = 0.4
 STORE = {s["id"]: s for s in STORES}
 RIDER = {r["id"]: r for r in RIDERS}
 CUSTOMER = {c["id"]: c for c in CUSTOMERS}
@@ -106,7 +107,8 @@ class Demo:
                 return value
             if time.monotonic() > deadline:
                 raise ScenarioError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.1)
+            # Everything shares this event loop: polling gently leaves it to the servers.
+            await asyncio.sleep(POLL_SECONDS)
 
     async def escalation_ended(
         self, esc_id: str, *, phone: str | None = None, sim_seconds: float = 600

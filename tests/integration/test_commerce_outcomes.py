@@ -163,6 +163,8 @@ async def test_no_outcome_for_backend_events_or_rolled_back_facts(runtime: Runti
     await publish(
         runtime,
         event("rider.accepted", {"channel": "app", "source": "jupiter"}, actor="jupiter"),
+        # A lead's or scheduled call's failure concerns no order of the backend's.
+        event("call.failed", {"call_id": "c3", "purpose": "lead_call"}, order_id=None),
     )
 
     async def failing_change() -> None:

@@ -84,6 +84,8 @@ async def send_outcome(session: AsyncSession, runtime: Runtime, event: DomainEve
     mapping = OUTCOMES.get(event.name)
     if mapping is None or event.actor == SOURCE or event.data.get("source") == SOURCE:
         return
+    if event.order_id is None:
+        return  # e.g. a lead or scheduled call: nothing the commerce backend tracks
     topic, action = mapping
     await outbox.add_message(
         session,

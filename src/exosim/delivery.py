@@ -23,7 +23,11 @@ BodyKind = Literal["form", "multipart", "json"]
 Fields = Sequence[tuple[str, str]] | Mapping[str, Any]
 
 USER_AGENT = "exosim (Exotel emulator)"
-RETRY_DELAYS = (1.0, 1.0)  # up to 2 retries on non-2xx/timeouts (DOC-NEW; an assumption)
+RETRY_DELAYS = (1.0, 1.0)
+# Callbacks in flight at once. Without a cap, a burst (1000 calls ending together) queues
+# every request on one connection pool, whose bookkeeping grows with the queue and stalls
+# the loop until requests time out undelivered; a small cap keeps them flowing.
+MAX_IN_FLIGHT = 16  # up to 2 retries on non-2xx/timeouts (DOC-NEW; an assumption)
 
 
 def _encode(kind: BodyKind, fields: Fields) -> tuple[dict[str, Any], str, str]:
@@ -51,6 +55,7 @@ class CallbackSender:
         self._faults = faults
         self._client = client
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def send(
         self,
@@ -112,11 +117,12 @@ class CallbackSender:
             status: int | None = None
             error: str | None = None
             try:
-                response = await self._client.post(
-                    url,
-                    headers={"User-Agent": USER_AGENT, **kwargs.get("headers", {})},
-                    **{k: v for k, v in kwargs.items() if k != "headers"},
-                )
+                async with self._slots:  # waiting here is not an attempt: nothing was sent
+                    response = await self._client.post(
+                        url,
+                        headers={"User-Agent": USER_AGENT, **kwargs.get("headers", {})},
+                        **{k: v for k, v in kwargs.items() if k != "headers"},
+                    )
                 status = response.status_code
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"

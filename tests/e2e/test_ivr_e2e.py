@@ -16,7 +16,7 @@ from exocomms.ivr.service import start_ivr_call
 from exocomms.messaging import repo as messaging_repo
 from exocomms.messaging import templates
 from exocomms.runtime import Runtime
-from exocomms.telephony.service import queue_ring
+from exocomms.telephony.service import queue_bridge, queue_ring
 from tests.e2e.conftest import Telephony
 from tests.e2e.support import DID_NEW_ORDER, RIDER, SMS_SENDER, TOKEN, VENDOR, wait_for
 
@@ -337,9 +337,10 @@ def test_ring_needs_nobody_to_answer(telephony: Telephony) -> None:
 
 
 @pytest.mark.parametrize("overrides", [{"exotel_flows": {"vendor_order": "vendor-order-exoml"}}])
-def test_exoml_flow_gives_the_same_outcome(telephony: Telephony) -> None:
+@pytest.mark.parametrize("path", ["/exotel/exoml/vendor_order/start", "/exoml/vendor-order-start"])
+def test_exoml_flow_gives_the_same_outcome(telephony: Telephony, path: str) -> None:
     env = telephony
-    start_url = f"{env.service.url}/exotel/exoml/vendor_order/start?t={quote(TOKEN, safe='')}"
+    start_url = f"{env.service.url}{path}?t={quote(TOKEN, safe='')}"
     env.sim.load_flow(
         {
             "id": "vendor-order-exoml",
@@ -416,3 +417,42 @@ def test_carrier_error_on_dialling_looks_before_dialling_again(telephony: Teleph
     assert row["call_sid"] != ring_row["call_sid"]
     flows = sorted(c["flow_id"] for c in env.sim.calls())
     assert flows == ["ring", "vendor_order"]  # the IVR call was dialled once, after the look-up
+
+
+def test_bridge_connects_both_and_keeps_the_recording(telephony: Telephony) -> None:
+    env = telephony
+    env.sim.script(RIDER, hangup_after=20)
+
+    async def bridge(session: AsyncSession, runtime: Runtime) -> str:
+        return await queue_bridge(
+            session, runtime, first=VENDOR, second=RIDER, purpose="vendor_rider_bridge"
+        )
+
+    row = _finished(env, env.service.in_transaction(bridge))
+    assert row["status"] == "completed"
+    assert row["recording_url"]
+    assert not env.service.published("call.failed")
+    sim_call = env.sim.call(row["call_sid"])
+    assert [leg["number"] for leg in sim_call["legs"]] == [VENDOR, RIDER]
+    assert sim_call["record"] is True
+    for number in (VENDOR, RIDER):
+        kinds = [e["kind"] for e in env.sim.transcript(number)]
+        assert "connected" in kinds
+
+
+@pytest.mark.parametrize("overrides", [{"call_ring_timeout_seconds": 5}])
+def test_carrier_rate_limit_delays_calls_without_losing_them(telephony: Telephony) -> None:
+    env = telephony
+    env.sim.control("PATCH", "accounts/exosim", json={"voice_per_minute": 1})
+
+    async def rings(session: AsyncSession, runtime: Runtime) -> list[str]:
+        return [
+            await queue_ring(session, runtime, phone=phone, purpose="vendor_ring", ring_seconds=5)
+            for phone in (VENDOR, RIDER)
+        ]
+
+    rows = [_finished(env, call_id) for call_id in env.service.in_transaction(rings)]
+    assert [r["status"] for r in rows] == ["completed", "completed"]
+    assert len({r["call_sid"] for r in rows}) == 2
+    assert len(env.sim.calls()) == 2
+    assert env.service.app.state.worker.stats.retried_later >= 1  # exosim did answer 429

@@ -97,9 +97,20 @@ async def run_scenario(
         return result
 
 
-async def run_demo(console: Console, *, serve_after: bool = False, scale: float = 30.0) -> int:
-    """Run the demo end to end; returns the process exit code (0: every order as scripted)."""
+async def run_demo(
+    console: Console,
+    *,
+    serve_after: bool = False,
+    scale: float = 30.0,
+    database_url: str | None = None,
+) -> int:
+    """Run the demo end to end; returns the process exit code (0: every order as scripted).
+
+    ``database_url`` is for tests (default: a throwaway SQLite file).
+    """
     if not console.is_terminal:  # piped or captured: wide enough for the tables
         console = Console(file=console.file, width=max(console.width, 120), no_color=True)
-    result = await run_scenario(console, scale=scale, serve_after=serve_after)
+    result = await run_scenario(
+        console, scale=scale, serve_after=serve_after, database_url=database_url
+    )
     return result.exit_code

@@ -38,9 +38,13 @@ def leg_json(leg: Leg) -> dict[str, Any]:
 
 
 def conversation_duration(call: Call) -> int:
-    """Seconds the caller talked with someone on another leg (bridges only)."""
-    if len(call.legs) < 2 or call.legs[0].answered_at is None:
+    """Seconds the caller talked with someone on another leg; in flow mode (one leg), that
+    leg's connected time, as ``?details=true`` reports it (README: an assumption).
+    """
+    if not call.legs or call.legs[0].answered_at is None:
         return 0
+    if len(call.legs) == 1:
+        return call.legs[0].on_call_duration
     return sum(leg.on_call_duration for leg in call.legs[1:])
 
 

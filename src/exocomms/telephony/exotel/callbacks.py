@@ -81,6 +81,18 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _duration(fields: dict[str, Any], legs: list[dict[str, Any]]) -> int | None:
+    """Talk time: ``ConversationDuration``; for a flow call (one leg) that leg's time.
+
+    ``ConversationDuration`` counts the seconds both legs talked, so a flow (IVR) call, which
+    has only the callee's leg, reports 0 however long the callee listened and pressed keys.
+    """
+    conversation = _int(fields.get("ConversationDuration"))
+    if len(legs) == 1 and not conversation:
+        return _int(legs[0].get("OnCallDuration")) or conversation
+    return conversation
+
+
 def parse_status_callback(fields: dict[str, Any], received_at: datetime) -> StatusCallback:
     """Parse the callback's fields (form or JSON, flattened to a dict).
 
@@ -113,7 +125,7 @@ def parse_status_callback(fields: dict[str, Any], received_at: datetime) -> Stat
             at=at,
             source="callback",
             answered_by=_answered_by(legs, fields),
-            duration=_int(fields.get("ConversationDuration")) if status.terminal else None,
+            duration=_duration(fields, legs) if status.terminal else None,
             recording_url=str(recording) if isinstance(recording, str) and recording else None,
         ),
         event_type=event_type if event_type in ("answered", "terminal") else "terminal",

@@ -158,15 +158,18 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="The job to run again.
 @flows_app.command("list")
 def flows_list() -> None:
     """The IVRs exocomms can run."""
+    from exocomms.connect import blueprint as connect_blueprint
     from exocomms.ivr import flows
 
     for name in flows.names():
-        console.print(name)
+        console.print(f"{name}  (IVR; blueprint for outbound calls into it)")
+    for name in connect_blueprint.FLOWS:
+        console.print(f"{name}  (flow for incoming calls; runs the inbound IVRs)")
 
 
 @flows_app.command("blueprint")
 def flows_blueprint(
-    ivr: Annotated[str, typer.Argument(help="IVR name (see `exocomms flows list`).")],
+    ivr: Annotated[str, typer.Argument(help="Flow name (see `exocomms flows list`).")],
     language: Annotated[str, typer.Option(help="Language of the prompts shown: hi, en, mr.")] = (
         "hi"
     ),
@@ -176,6 +179,7 @@ def flows_blueprint(
     flow_id: Annotated[str | None, typer.Option(help="The flow's id in Exotel.")] = None,
 ) -> None:
     """Print the App Bazaar flow an operator creates once in Exotel's dashboard."""
+    from exocomms.connect import blueprint as connect_blueprint
     from exocomms.errors import ExocommsError
     from exocomms.ivr import flows
     from exocomms.telephony.callflow import Language
@@ -183,15 +187,22 @@ def flows_blueprint(
 
     settings = Settings()
     try:
-        definition = flows.get(ivr)
-        text = render(
-            definition,
-            base_url=settings.public_base_url,
-            token=settings.resolved_webhook_token,
-            language=Language.parse(language),
-            as_json=as_json,
-            flow_id=flow_id,
-        )
+        if ivr in connect_blueprint.FLOWS:
+            text = connect_blueprint.render(
+                ivr,
+                base_url=settings.public_base_url,
+                token=settings.resolved_webhook_token,
+                as_json=as_json,
+            )
+        else:
+            text = render(
+                flows.get(ivr),
+                base_url=settings.public_base_url,
+                token=settings.resolved_webhook_token,
+                language=Language.parse(language),
+                as_json=as_json,
+                flow_id=flow_id,
+            )
     except ExocommsError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc

@@ -50,9 +50,18 @@ DID_ADDRESS = "08047100003"
 CALLER_ID = "08047100009"
 SMS_SENDER = "SHOPCO"
 DLT_ENTITY = "1101000000000000001"
+# The IVR flows loaded into exosim (the telephony slice's; others load their own).
+IVRS = (
+    "vendor_order",
+    "vendor_reminder",
+    "rider_assignment",
+    "rider_delivery_alert",
+    "address_change",
+    "customer_status",
+    "customer_delay",
+)
 VENDOR = "+919876543210"
 RIDER = "+919812345678"
-IVRS = ("vendor_order", "rider_assignment")
 
 
 # ---------------------------------------------------------------- waiting
@@ -240,7 +249,7 @@ def service_settings(tmp_path: Path, *, url: str, sim_url: str, db_url: str) -> 
     ]
     dlt_ids = {key: f"1107{index:015d}" for index, key in enumerate(keys, 1)}
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings init kwarg, not a field
+        _env_file=None,  # no .env from the working directory: the test sets everything
         env="test",
         data_dir=tmp_path / "data",
         database_url=db_url,

@@ -18,7 +18,7 @@ from exocomms.messaging import templates
 from exocomms.runtime import Runtime
 from exocomms.telephony.service import queue_bridge, queue_ring
 from tests.e2e.conftest import Telephony
-from tests.e2e.support import DID_NEW_ORDER, RIDER, SMS_SENDER, TOKEN, VENDOR, wait_for
+from tests.e2e.support import DID_ADDRESS, DID_NEW_ORDER, RIDER, SMS_SENDER, TOKEN, VENDOR, wait_for
 
 ORDER = {
     "store_name": "Krishna Kirana",
@@ -110,6 +110,7 @@ def test_vendor_accepts_with_prep_time(telephony: Telephony) -> None:
     sim_call = env.sim.call(row["call_sid"])
     assert sim_call["custom_field"] == call_id
     assert _callback_statuses(sim_call) == [200, 200]  # answered, terminal
+    assert 0 < row["duration"] <= sim_call["duration"]  # the vendor's time on the line
 
 
 def test_vendor_rejects_out_of_stock_on_a_call_asked_for_over_http(telephony: Telephony) -> None:
@@ -286,6 +287,66 @@ def test_rider_accepts_and_gets_the_pickup_sms(telephony: Telephony) -> None:
 
     stored = wait_for(delivered, what="the SMS delivery report")
     assert (stored["template"], stored["provider_sid"]) == ("rider.pickup_details", sms["sid"])
+
+
+def test_one_way_customer_message_is_delivered_in_english(telephony: Telephony) -> None:
+    env = telephony
+    customer = "+919900011122"
+
+    async def start(session: AsyncSession, runtime: Runtime) -> str:
+        return await start_ivr_call(
+            session,
+            runtime,
+            ivr="customer_delay",
+            phone=customer,
+            context={"order_id": "12345", "delay_minutes": 15},
+            purpose="customer_delay",
+            language="en",
+            order_id="12345",
+        )
+
+    row = _finished(env, env.service.in_transaction(start))
+    assert (row["status"], row["outcome"], row["digits"]) == (
+        "completed",
+        "message_delivered",
+        None,
+    )
+    [said] = _heard(env, customer)
+    assert "will arrive about 15 minutes late" in said
+    assert not env.service.published("call.failed")
+    assert not env.service.published("party.acknowledged")
+
+
+def test_rider_repeats_the_new_address_then_confirms(telephony: Telephony) -> None:
+    env = telephony
+    env.sim.script(
+        RIDER,
+        keys=[
+            {"when_heard": "^नमस्ते Ravi", "keys": "3", "once": True},
+            {"when_heard": "^ज़रूरी सूचना", "keys": "1", "once": True},  # the repeat: no greeting
+        ],
+    )
+
+    async def start(session: AsyncSession, runtime: Runtime) -> str:
+        return await start_ivr_call(
+            session,
+            runtime,
+            ivr="address_change",
+            phone=RIDER,
+            context={"rider_name": "Ravi", "order_id": "12345", "new_address": "4th Block"},
+            purpose="address_change",
+            order_id="12345",
+            escalation_id="address_update_12345",
+            caller="address_update",
+        )
+
+    row = _finished(env, env.service.in_transaction(start))
+    assert (row["outcome"], row["digits"]) == ("acknowledged", "31")
+    [ack] = env.service.published("party.acknowledged")
+    assert (ack.party, ack.data["escalation_id"]) == ("rider", "address_update_12345")
+    heard = _heard(env, RIDER)
+    assert sum("4th Block" in text for text in heard) == 2
+    assert env.sim.transcript(RIDER)[0]["text"] == DID_ADDRESS
 
 
 @pytest.mark.parametrize("overrides", [{"call_time_limit_seconds": 90}])

@@ -28,8 +28,12 @@ class Settings(BaseSettings):
         env_prefix="EXOCOMMS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    env: Literal["development", "test", "production"] = "development"
-    data_dir: Path = Path("./.exocomms")
+    env: Literal["development", "test", "production"] = Field(
+        default="development", description="production refuses placeholder or missing secrets"
+    )
+    data_dir: Path = Field(
+        default=Path("./.exocomms"), description="SQLite file, generated token and keys"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite at <data_dir>/exocomms.db"
     )
@@ -39,25 +43,42 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = Field(
         default=None, description="Secret in callback URLs; generated into the data dir if unset"
     )
-    admin_api_key: SecretStr | None = None
-    exotel_base_url: str = EXOTEL_SINGAPORE
-    exotel_account_sid: str = ""
-    exotel_api_key: SecretStr = SecretStr("")
-    exotel_api_token: SecretStr = SecretStr("")
-    exotel_timeout_seconds: float = 10.0
-    jupiter_url: str = "http://127.0.0.1:8090"
-    jupiter_webhook_secret: SecretStr = SecretStr("")
-    jupiter_timeout_seconds: float = 5.0
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="Admin key (X-API-Key or Authorization: Bearer)"
+    )
+    exotel_base_url: str = Field(
+        default=EXOTEL_SINGAPORE,
+        description="Singapore; https://api.in.exotel.com for Mumbai; or exosim",
+    )
+    exotel_account_sid: str = Field(default="", description="Exotel account SID")
+    exotel_api_key: SecretStr = Field(default=SecretStr(""), description="Exotel API key")
+    exotel_api_token: SecretStr = Field(default=SecretStr(""), description="Exotel API token")
+    exotel_timeout_seconds: float = Field(default=10.0, description="Per request to Exotel")
+    jupiter_url: str = Field(
+        default="http://127.0.0.1:8090", description="The commerce backend (look-ups, outcomes)"
+    )
+    jupiter_webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="HMAC secret shared with the commerce backend"
+    )
+    jupiter_timeout_seconds: float = Field(
+        default=5.0, description="Per look-up on the commerce backend"
+    )
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    log_level: str = "INFO"
-    log_json: bool = True
-    embedded_worker: bool = True
-    worker_concurrency: int = Field(default=8, ge=1, le=256)
-    job_lease_seconds: float = Field(default=30.0, gt=0)
-    job_poll_seconds: float = Field(default=0.5, gt=0)
-    outbox_timeout_seconds: float = Field(default=10.0, gt=0)
+    host: str = Field(default="127.0.0.1", description="Interface `serve` listens on")
+    port: int = Field(default=8080, description="Port `serve` listens on")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR")
+    log_json: bool = Field(default=True, description="JSON logs (false: console)")
+    embedded_worker: bool = Field(default=True, description="Run a job worker inside `serve`")
+    worker_concurrency: int = Field(default=8, ge=1, le=256, description="Jobs run at once")
+    job_lease_seconds: float = Field(
+        default=30.0, gt=0, description="A claimed job is reserved this long (renewed)"
+    )
+    job_poll_seconds: float = Field(
+        default=0.5, gt=0, description="Longest idle sleep between claim rounds"
+    )
+    outbox_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="One outgoing webhook attempt"
+    )
 
     # --- telephony (IVR calls slice) ---
     did_new_order: str = Field(default="", description="Caller id for new-order calls")
@@ -133,12 +154,7 @@ class Settings(BaseSettings):
         raw = self.secret_keys.get_secret_value() if self.secret_keys else ""
         if raw.strip():
             parse_keys(raw)  # raises ValueError naming the bad key's position, never the key
-        elif self.env == "production":
-            raise ProductionConfigError(
-                "refusing to start in production without EXOCOMMS_SECRET_KEYS "
-                "(a Fernet key: python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())')"
-            )
+        # Missing in production: reported with the other missing secrets, below.
         return self
 
     @cached_property
@@ -240,6 +256,8 @@ class Settings(BaseSettings):
         ]
         if not self.exotel_account_sid:
             bad.append("EXOCOMMS_EXOTEL_ACCOUNT_SID")
+        if self.secret_keys is None or not self.secret_keys.get_secret_value().strip():
+            bad.append("EXOCOMMS_SECRET_KEYS (make one with `exocomms keys generate`)")
         if bad:
             raise ProductionConfigError(
                 "refusing to start in production with missing or placeholder settings: "
@@ -267,3 +285,28 @@ class Settings(BaseSettings):
         path.write_text(token)
         path.chmod(0o600)
         return token
+
+
+def settings_reference() -> str:
+    """Every setting as a Markdown table (``docs/configuration.md`` is this, kept in sync)."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Every start-up setting, from the environment (prefix `EXOCOMMS_`) or a `.env` file.",
+        "Run-time configuration (timing rules, retries, features, credentials) lives in the",
+        "database: see `docs/api.md`, section *Configuration and keys*. This file is generated",
+        "from `exocomms.settings.Settings` (`tests/unit/test_settings.py` keeps it in sync).",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]  # pydantic's factory takes no args here
+        if isinstance(default, SecretStr):
+            shown = "(secret) empty" if not default.get_secret_value() else "(secret)"
+        elif default is None or default == "" or default == {}:
+            shown = "unset"
+        else:
+            shown = f"`{default}`"
+        lines.append(f"| `EXOCOMMS_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(lines) + "\n"

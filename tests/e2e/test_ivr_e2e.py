@@ -209,7 +209,7 @@ def test_wrong_key_twice_then_the_right_one(telephony: Telephony) -> None:
             {"when_heard": GREETING, "keys": "7", "once": True},
             {"when_heard": WRONG_KEY, "keys": "8", "once": True},
             # Pressed while the third menu plays (barge-in): lands in that menu's input.
-            {"when_heard": WRONG_KEY, "keys": "1", "once": True, "delay": 15},
+            {"when_heard": WRONG_KEY, "keys": "1", "once": True, "delay": 17},
             {"when_heard": PREP_QUESTION, "keys": "2", "once": True},
         ],
     )

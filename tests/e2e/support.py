@@ -29,6 +29,7 @@ from exocomms.calls import repo
 from exocomms.clock import ScaledClock
 from exocomms.events import DomainEvent
 from exocomms.ivr import flows
+from exocomms.ivr.service import start_ivr_call
 from exocomms.messaging import templates
 from exocomms.runtime import Runtime
 from exocomms.settings import Settings
@@ -332,3 +333,53 @@ def running_service(settings: Settings, *, port: int, start: datetime) -> Iterat
 def start_time() -> datetime:
     """The shared anchor of both clocks (now, to the second)."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+# ---------------------------------------------------------------- the vendor's order call
+
+ORDER = {
+    "store_name": "Krishna Kirana",
+    "order_id": "12345",
+    "amount": 325,
+    "items": [{"name": "Atta", "quantity": 1}, {"name": "Dal", "quantity": 2}],
+}
+MENU = "स्वीकार करने के लिए 1"  # heard in the vendor's accept/reject menu only
+PREP_QUESTION = "तैयार होने में"  # the prep-time question only
+ACCEPTS_20 = [  # a vendor who accepts with 20 minutes of preparation
+    {"when_heard": MENU, "keys": "1", "once": True},
+    {"when_heard": PREP_QUESTION, "keys": "2", "once": True},
+]
+
+
+def vendor_call(service: Service, **overrides: Any) -> str:
+    """Queue the vendor order confirmation call for :data:`ORDER`; returns the call id."""
+
+    async def start(session: AsyncSession, runtime: Runtime) -> str:
+        arguments: dict[str, Any] = {
+            "ivr": "vendor_order",
+            "phone": VENDOR,
+            "context": ORDER,
+            "purpose": "vendor_order_confirmation",
+            "order_id": "12345",
+            "vendor_id": "67",
+            "caller": "new_order",
+            **overrides,
+        }
+        return await start_ivr_call(session, runtime, **arguments)
+
+    return service.in_transaction(start)
+
+
+def finished(service: Service, call_id: str) -> dict[str, Any]:
+    """The call's row once the service has handled its end (terminal status applied)."""
+
+    def probe() -> dict[str, Any] | None:
+        row = service.call_row(call_id)
+        return row if (row["meta"] or {}).get("finished") else None
+
+    return wait_for(probe, what=f"call {call_id} to finish")
+
+
+def heard(sim: Sim, number: str) -> list[str]:
+    """What the phone heard spoken, in order."""
+    return [e["text"] for e in sim.transcript(number) if e["kind"] == "heard_tts"]

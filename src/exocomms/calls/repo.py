@@ -137,10 +137,10 @@ async def list_calls(
 
 
 async def call_stats(session: AsyncSession) -> dict[str, dict[str, int]]:
-    """Counts of calls by status and by outcome."""
+    """Counts of calls by status and by outcome (no outcome yet counts as ``none``)."""
     out: dict[str, dict[str, int]] = {}
     for column in ("status", "outcome"):
         col = voice_calls.c[column]
         rows = await session.execute(select(col, func.count()).group_by(col))
-        out[column] = {str(key): int(count) for key, count in rows.all()}
+        out[column] = {"none" if key is None else str(key): int(n) for key, n in rows.all()}
     return out

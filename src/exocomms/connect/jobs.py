@@ -31,13 +31,16 @@ async def missed_callback(runtime: Runtime, job: Job) -> None:
         missed = await repo.get_missed(session, missed_id)
         if missed is None or missed["callback_call_id"]:
             return
-        orders = await repo.customer_orders(session, None, missed["caller"])
     customer: Any = None
     if runtime.commerce is not None:
         try:  # the language and id are nice to have: a failed look-up still calls back
             customer = await runtime.commerce.get_customer_by_phone(missed["caller"])
         except ExocommsError as exc:
             log.warning("connect.callback_lookup_failed", error=exc.code)
+    async with runtime.db.transaction() as session:
+        # With the customer's id, orders whose events named only the id count too.
+        customer_id = getattr(customer, "id", None)
+        orders = await repo.customer_orders(session, customer_id, missed["caller"])
     order_id = orders[0][1] if orders else None
     async with runtime.db.transaction() as session:
         current = await repo.get_missed(session, missed_id)

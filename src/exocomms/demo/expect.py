@@ -90,6 +90,8 @@ def check(result: DemoResult) -> list[str]:
     )
     c.outcome(o["1001"], "rider.accepted")
     c.expect(bool(_sms_to(result.sim_sms, RIDER_PHONE["502"])), "1001", "the pickup SMS to 502")
+    masked = [(x["status"], x["outcome"]) for x in o["1001"].calls if x["purpose"] == "masked_call"]
+    c.expect(masked == [("completed", "connected")], "1001", f"a connected masked call, {masked}")
     # 1002: IVR accept with 20 minutes; rider on WhatsApp; address change confirmed by key.
     c.ladder(o["1002"], "vendor_order_1002", "acknowledged", channel="ivr")
     c.outcome(o["1002"], "vendor.accepted", prep_minutes=20)
@@ -100,6 +102,14 @@ def check(result: DemoResult) -> list[str]:
     # 1003: IVR reject, out of stock.
     c.ladder(o["1003"], "vendor_order_1003", "acknowledged", channel="ivr")
     c.outcome(o["1003"], "vendor.rejected", reason="out_of_stock")
+    callback = [x for x in o["1003"].calls if x["purpose"] == "missed_call_callback"]
+    c.expect(
+        [(x["status"], x["digits"]) for x in callback] == [("completed", "1")],
+        "1003",
+        "the missed call called back, and 1 pressed to repeat the order",
+    )
+    names = {(e.get("data") or {}).get("event") for e in o["1003"].entries}
+    c.expect("order.reorder_requested" in names, "1003", "order.reorder_requested on the timeline")
     # 1004: nobody answers: the admin gets the alert SMS and the bridge call rings them.
     c.ladder(o["1004"], "vendor_order_1004", "exhausted")
     c.expect(bool(_sms_to(result.sim_sms, ADMIN)), "1004", "the admin alert SMS in exosim")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exocomms.demo.expect import check
-from exocomms.demo.jupiter import RIDERS, STORES
+from exocomms.demo.jupiter import CUSTOMERS, RIDERS, STORES
 from exocomms.demo.scenario import ORDERS, STORE, Demo
 from exocomms.demo.setup import ADMIN
 
@@ -126,6 +126,7 @@ def _since(start: str | None, end: str | None) -> str:
 def _names() -> dict[str, str]:
     people = {s["phone"]: s["name"] for s in STORES}
     people.update({r["phone"]: f"{r['name'].split()[0]} (rider)" for r in RIDERS})
+    people.update({c["phone"]: f"{c['name'].split()[0]} (customer)" for c in CUSTOMERS})
     people[ADMIN] = "admin"
     return people
 
@@ -232,8 +233,10 @@ SAW = (
     "Brigade Bakes answered nothing, so the admin on duty got an SMS and a WhatsApp alert and a "
     "bridge call. Rider Ravi pressed 2 to reject order 1001 and the backend reassigned it to "
     "Suresh, who pressed 1 and got the pickup SMS; Arjun took order 1002 on WhatsApp and then "
-    "confirmed its changed address with a key. Every outcome went back to the commerce backend "
-    "as a signed, idempotent webhook."
+    "confirmed its changed address with a key. Priya called Suresh through a masked virtual "
+    "number (neither saw the other's phone); Kavya, whose order was rejected, gave a missed call "
+    "and was called back, pressing 1 to repeat her order. Every outcome went back to the "
+    "commerce backend as a signed, idempotent webhook."
 )
 
 

@@ -6,11 +6,12 @@ Four orders run side by side:
 
 * **1001** — Krishna Kirana replies "Accept" on WhatsApp. Rider Ravi ignores his messages and
   presses 2 (reject) on the IVR call; the backend reassigns to Suresh, who presses 1 and gets
-  the pickup SMS.
+  the pickup SMS; the customer, Priya, then calls him through a masked virtual number.
 * **1002** — Sharma Sweets ignores WhatsApp, misses the ring, and on the IVR call presses 1
   (accept) then 2 (20 minutes). Rider Arjun accepts on WhatsApp; then the customer changes the
   address mid-delivery and Arjun must confirm it with a key on the address IVR.
-* **1003** — Annapurna Tiffins rejects on the IVR: 2, then 1 (out of stock).
+* **1003** — Annapurna Tiffins rejects on the IVR: 2, then 1 (out of stock). The customer,
+  Kavya, gives a missed call; the service calls her back and she presses 1 (repeat the order).
 * **1004** — Brigade Bakes never answers anything: the admin on duty gets the alert (SMS and
   WhatsApp) and a bridge call rings the admin, then the store.
 """
@@ -27,7 +28,7 @@ import httpx
 
 from exocomms.clock import Clock
 from exocomms.demo.jupiter import CUSTOMERS, RIDERS, STORES, send_event
-from exocomms.demo.setup import ADMIN, press
+from exocomms.demo.setup import ADMIN, MISSED_CALL_NUMBER, press
 
 T = TypeVar("T")
 
@@ -143,6 +144,38 @@ class Demo:
 
         return await self.wait(probe, f"{event} for {order}", sim_seconds=sim_seconds)
 
+    async def call_done(
+        self, order: str, purpose: str, *, sim_seconds: float = 300
+    ) -> dict[str, Any]:
+        """Wait until the order has a finished call of ``purpose``."""
+
+        async def probe() -> dict[str, Any] | None:
+            calls = (await self.api("/calls", order_id=order, limit=100))["items"]
+            done = [c for c in calls if c["purpose"] == purpose and c["ended_at"]]
+            return dict(done[0]) if done else None
+
+        return await self.wait(probe, f"a finished {purpose} call", sim_seconds=sim_seconds)
+
+
+async def masked_call(demo: Demo, order: str, caller: str, callee: str) -> None:
+    """``caller`` rings the virtual number of their masking session with ``callee``."""
+
+    async def session() -> str | None:
+        found = (await demo.api(f"/masking/status/{order}"))["sessions"]
+        live = [
+            s["virtualNumber"]
+            for s in found
+            if s["status"] != "ended" and callee in (s["partyA"], s["partyB"])
+        ]
+        return live[0] if live and live[0] else None
+
+    number = await demo.wait(session, f"a masking session for {order}", sim_seconds=120)
+    # The callee ends the conversation, so the flow runs on to its last applet.
+    await demo.phone(callee, name="callee", hangup_after=20)
+    await demo.sim("POST", f"phones/{caller}/call", {"to": number})
+    demo.notes.append((order, f"{caller} called {number}"))
+    await demo.call_done(order, "masked_call")
+
 
 # ---------------------------------------------------------------- the people
 
@@ -257,6 +290,7 @@ async def story_1001(demo: Demo) -> None:
     await demo.outcome("1001", "rider.rejected")
     await assign(demo, "1001", "502", attempt=2)  # the backend reassigns
     await demo.escalation_ended("rider_assign_1001", phone=RIDER["502"]["phone"])
+    await masked_call(demo, "1001", CUSTOMER["890"]["phone"], RIDER["502"]["phone"])
     await demo.event("1001", "order/delivered", {})
 
 
@@ -285,6 +319,12 @@ async def story_1003(demo: Demo) -> None:
     await asyncio.sleep(30 / demo.scale)
     await new_order(demo, ORDERS[2])
     await demo.escalation_ended("vendor_order_1003")
+    # Kavya gives a missed call; she is called back and presses 1 to repeat her last order.
+    kavya = CUSTOMER["892"]["phone"]
+    await demo.phone(kavya, name="Kavya (customer)", keys=[press("ordering", "options", "1")])
+    await demo.sim("POST", f"phones/{kavya}/call", {"to": MISSED_CALL_NUMBER, "missed": True})
+    demo.notes.append(("1003", "Kavya gave a missed call"))
+    await demo.call_done("1003", "missed_call_callback")
 
 
 async def story_1004(demo: Demo) -> None:

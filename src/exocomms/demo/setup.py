@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from exocomms.connect import blueprint as connect_blueprint
 from exocomms.escalation.channels import IVR_FOR_TEMPLATE
 from exocomms.ivr import flows
 from exocomms.messaging import templates
@@ -29,6 +30,7 @@ SMS_SENDER = "SHOPCO"
 DLT_ENTITY = "1101000000000000001"
 ADMIN = "+919876500001"  # the admin on duty (a virtual phone in exosim)
 MASKING_NUMBERS = ("08047100101", "08047100102", "08047100103")  # virtual numbers (ExoPhones)
+MISSED_CALL_NUMBER = "08047100004"  # give a missed call here to be called back
 EXOSIM_ACCOUNT = ("exosim", "exosim-key", "exosim-token")  # exosim's documented demo account
 
 
@@ -101,7 +103,8 @@ async def load_exosim(client: httpx.AsyncClient, sim_url: str, settings: Setting
         response = await client.request(method, f"{sim_url}/_exosim/{path}", json=body)
         response.raise_for_status()
 
-    for number in (DID_NEW_ORDER, DID_REMINDER, DID_ADDRESS, CALLER_ID, *MASKING_NUMBERS):
+    numbers = (DID_NEW_ORDER, DID_REMINDER, DID_ADDRESS, CALLER_ID, MISSED_CALL_NUMBER)
+    for number in (*numbers, *MASKING_NUMBERS):
         await control("POST", "exophones", {"number": number})
     for name in sorted(set(IVR_FOR_TEMPLATE.values())):
         flow_id = settings.exotel_flows.get(name, name)
@@ -109,6 +112,15 @@ async def load_exosim(client: httpx.AsyncClient, sim_url: str, settings: Setting
         await control("PUT", f"flows/{flow_id}", blueprint.to_exosim(bp))
     ring = {"id": settings.ring_flow, "start": "bye", "applets": {"bye": {"type": "hangup"}}}
     await control("PUT", f"flows/{settings.ring_flow}", ring)
+    # The connect slice's flows: masked calls on every pool number, the main number's inbound
+    # IVR, the missed-call number, and "ordering" (what a missed-call callback runs).
+    assigned = {"masked-call": MASKING_NUMBERS, "inbound": (CALLER_ID,)}
+    assigned["missed-call"] = (MISSED_CALL_NUMBER,)
+    for name in connect_blueprint.FLOWS:
+        flow = connect_blueprint.build(name, base_url=service_url, token=token)
+        await control("PUT", f"flows/{flow.flow_id}", connect_blueprint.to_exosim(flow))
+        for number in assigned.get(name, ()):
+            await control("POST", f"flows/{flow.flow_id}/assign", {"exophone": number})
     bodies = templates.dlt_bodies()
     for key, template_id in settings.dlt_template_ids.items():
         name, _, lang = key.rpartition(".")

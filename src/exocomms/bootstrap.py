@@ -67,6 +67,9 @@ def build_registry() -> JobRegistry:
     from exocomms.masking.jobs import register_masking_handlers
 
     register_masking_handlers(registry)
+    from exocomms.push.jobs import register_push_handlers  # push (FCM HTTP v1)
+
+    register_push_handlers(registry)
     # Feature slices that register at import time on the default registry.
     for kind in default_registry.kinds():
         spec = default_registry.get(kind)

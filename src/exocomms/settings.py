@@ -227,6 +227,41 @@ class Settings(BaseSettings):
     leadassist_token: SecretStr = SecretStr("")  # the ExoBridge token (user: account SID)
     leadassist_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # --- push (FCM HTTP v1) ---
+    push_provider: Literal["webhook", "fcm"] = Field(
+        default="webhook",
+        description="Ladder push: webhook (via the commerce backend) or fcm (FCM HTTP v1)",
+    )
+    fcm_project_id: str = Field(default="", description="Firebase project id (FCM HTTP v1)")
+    fcm_service_account_json: SecretStr = Field(
+        default=SecretStr(""), description="Service-account key JSON for FCM (or the file below)"
+    )
+    fcm_service_account_file: Path | None = Field(
+        default=None, description="Path of the service-account key JSON for FCM"
+    )
+    fcm_base_url: str = Field(
+        default="https://fcm.googleapis.com", description="FCM API root (a fake in tests)"
+    )
+    fcm_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Per request to FCM and its token endpoint"
+    )
+
+    @model_validator(mode="after")
+    def _check_push(self) -> Settings:
+        if self.push_provider != "fcm" or self.env != "production":
+            return self
+        missing = []
+        if not self.fcm_project_id.strip():
+            missing.append("EXOCOMMS_FCM_PROJECT_ID")
+        has_json = bool(self.fcm_service_account_json.get_secret_value().strip())
+        if not has_json and self.fcm_service_account_file is None:
+            missing.append("EXOCOMMS_FCM_SERVICE_ACCOUNT_JSON (or _FILE)")
+        if missing:
+            raise ProductionConfigError(
+                "push_provider=fcm needs its settings in production: " + ", ".join(missing)
+            )
+        return self
+
     @property
     def masking_pool(self) -> list[str]:
         """``masking_numbers`` as a list (order kept, blanks and duplicates dropped)."""

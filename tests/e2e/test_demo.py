@@ -10,15 +10,16 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select
 
-from exocomms.demo.jupiter import RIDERS, STORES
+from exocomms.demo.jupiter import CUSTOMERS, RIDERS, STORES
 from exocomms.demo.runner import run_demo
 from exocomms.demo.setup import ADMIN
 from exocomms.storage.db import Database
-from exocomms.storage.tables import escalations, messages, voice_calls
+from exocomms.storage.tables import escalations, messages, missed_calls, voice_calls
 from tests.e2e.support import database_url
 
 STORE = {s["id"]: s["phone"] for s in STORES}
 RIDER = {r["id"]: r["phone"] for r in RIDERS}
+CUSTOMER = {c["id"]: c["phone"] for c in CUSTOMERS}
 
 
 async def _rows(url: str) -> dict[str, list[dict[str, Any]]]:
@@ -30,6 +31,7 @@ async def _rows(url: str) -> dict[str, list[dict[str, Any]]]:
                 ("escalations", escalations),
                 ("calls", voice_calls),
                 ("messages", messages),
+                ("missed", missed_calls),
             ):
                 result = await session.execute(select(table))
                 out[name] = [dict(r) for r in result.mappings().all()]
@@ -93,3 +95,18 @@ async def test_the_demo_day_ends_as_scripted(tmp_path: Path) -> None:
     # 1001: the accepting rider got the pickup details by SMS.
     pickup = [m for m in rows["messages"] if m["template"] == "rider.pickup_details"]
     assert [(m["to_number"], m["status"]) for m in pickup] == [(RIDER["502"], "delivered")]
+    # The connect slice: Priya called Suresh through the masked number; Kavya's missed call was
+    # returned into the ordering IVR and she pressed 1 (repeat her last order, 1003).
+    masked = calls("1001", "masked_call")
+    assert [(c["phone"], c["status"], c["outcome"]) for c in masked] == [
+        (CUSTOMER["890"], "completed", "connected")
+    ]
+    [missed] = rows["missed"]
+    assert missed["caller"] == CUSTOMER["892"]
+    [callback] = calls("1003", "missed_call_callback")
+    assert callback["id"] == missed["callback_call_id"]
+    assert (callback["phone"], callback["status"], callback["digits"]) == (
+        CUSTOMER["892"],
+        "completed",
+        "1",
+    )

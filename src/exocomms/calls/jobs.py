@@ -32,6 +32,7 @@ from exocomms.errors import (
 )
 from exocomms.jobs.registry import Backoff, Job, JobRegistry, RetryLater
 from exocomms.logging import get_logger
+from exocomms.scheduling.gate import check_send
 from exocomms.telephony.exotel.wire import IST, CallInfo
 
 if TYPE_CHECKING:
@@ -90,13 +91,17 @@ async def place(runtime: Runtime, job: Job) -> None:
         if row is None or row["status"] != CallStatus.QUEUED.value or row["call_sid"]:
             return
         now = runtime.clock.now()
-        if not await runtime.may_send(session, row["escalation_id"]):
+        gate = await check_send(session, runtime, purpose=row["purpose"], medium="call")
+        if not gate.go and gate.retry_at is not None:
+            wait = (gate.retry_at - now).total_seconds()
+            raise RetryLater(wait, f"outside allowed hours: {gate.reason}")
+        if not gate.go or not await runtime.may_send(session, row["escalation_id"]):
             await repo.update_call(
                 session,
                 call_id,
                 {
                     "status": CallStatus.CANCELED.value,
-                    "outcome": "escalation_closed",
+                    "outcome": "escalation_closed" if gate.go else "not_allowed",
                     "ended_at": now,
                     "updated_at": now,
                 },

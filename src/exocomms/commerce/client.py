@@ -69,6 +69,9 @@ class _StoreIn(_Record):
     phone: Phone
     language: str = "hi"
     city: str | None = None
+    push_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("push_token", "fcm_token"), max_length=4096
+    )
 
 
 class _PersonIn(_Record):
@@ -76,6 +79,9 @@ class _PersonIn(_Record):
     name: str = ""
     phone: Phone
     language: str = "hi"
+    push_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("push_token", "fcm_token"), max_length=4096
+    )
 
 
 class _ItemIn(_Record):
@@ -344,21 +350,40 @@ def _store(body: Any) -> Store:
     record = _parse(_StoreIn, body, "store")
     if not record.phone:
         raise ProviderError("commerce backend: store without a valid phone")
-    return Store(record.id, record.name, record.phone, record.language.lower(), record.city)
+    return Store(
+        record.id,
+        record.name,
+        record.phone,
+        record.language.lower(),
+        record.city,
+        push_token=record.push_token or None,
+    )
 
 
 def _rider(body: Any) -> Rider:
     record = _parse(_PersonIn, body, "rider")
     if not record.phone:
         raise ProviderError("commerce backend: rider without a valid phone")
-    return Rider(record.id, record.name, record.phone, record.language.lower())
+    return Rider(
+        record.id,
+        record.name,
+        record.phone,
+        record.language.lower(),
+        push_token=record.push_token or None,
+    )
 
 
 def _customer(body: Any) -> Customer:
     record = _parse(_PersonIn, body, "customer")
     if not record.phone:
         raise ProviderError("commerce backend: customer without a valid phone")
-    return Customer(record.id, record.name, record.phone, record.language.lower())
+    return Customer(
+        record.id,
+        record.name,
+        record.phone,
+        record.language.lower(),
+        push_token=record.push_token or None,
+    )
 
 
 def _order(body: Any) -> Order:

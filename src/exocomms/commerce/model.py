@@ -12,6 +12,11 @@ from typing import Any
 SOURCE = "jupiter"  # DomainEvent.actor and data["source"] of events the backend told us
 
 
+def _without_token(record: dict[str, Any]) -> dict[str, Any]:
+    record.pop("push_token", None)
+    return record
+
+
 @dataclass(frozen=True)
 class Store:
     """A vendor's store."""
@@ -21,10 +26,12 @@ class Store:
     phone: str  # E.164
     language: str = "hi"
     city: str | None = None
+    # FCM registration token of the party's app (personal data: not in events, logs, repr).
+    push_token: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (as carried in domain event data)."""
-        return asdict(self)
+        """JSON-ready form (as carried in domain event data); never the push token."""
+        return _without_token(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -35,10 +42,12 @@ class Rider:
     name: str
     phone: str  # E.164
     language: str = "hi"
+    # FCM registration token of the party's app (personal data: not in events, logs, repr).
+    push_token: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (as carried in domain event data)."""
-        return asdict(self)
+        """JSON-ready form (as carried in domain event data); never the push token."""
+        return _without_token(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,12 @@ class Customer:
     name: str
     phone: str  # E.164
     language: str = "hi"
+    # FCM registration token of the party's app (personal data: not in events, logs, repr).
+    push_token: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (as carried in domain event data)."""
-        return asdict(self)
+        """JSON-ready form (as carried in domain event data); never the push token."""
+        return _without_token(asdict(self))
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,13 @@ class JupiterState:
         ):
             for record in source:
                 target[record["id"]] = copy.deepcopy(record)
+        for kind, table in (
+            ("store", self.stores),
+            ("rider", self.riders),
+            ("customer", self.customers),
+        ):
+            for key, record in table.items():  # the app's FCM token (push_provider=fcm)
+                record.setdefault("push_token", f"demo-fcm-token-{kind}-{key}")
 
     def verified(self, request: Request, body: bytes) -> bool:
         """True when ``X-Exocomms-*`` sign ``body`` within the tolerance of our clock."""

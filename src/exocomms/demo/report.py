@@ -37,13 +37,15 @@ class OrderReport:
         return found[-1] if found else None
 
     def messages(self, channel: str, status: str | None = None) -> list[dict[str, Any]]:
-        """The order's SMS or WhatsApp messages (timeline entries of source ``messages``)."""
+        """The order's SMS or WhatsApp messages: one timeline entry each (the one carrying the
+        message's current status; its sent/delivered entries follow it)."""
         return [
             e
             for e in self.entries
             if e["kind"] == "message"
             and e.get("channel") == channel
-            and (status is None or (e.get("data") or {}).get("status") == status)
+            and "status" in (e.get("data") or {})
+            and (status is None or e["data"]["status"] == status)
         ]
 
 

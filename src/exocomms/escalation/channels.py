@@ -185,9 +185,19 @@ class ContractChannels:
         escalation_id: str,
         key: str,
     ) -> str:
-        """``commerce.push.queue_push`` (a signed webhook through the outbox)."""
+        """``commerce.push.queue_push`` (a signed webhook through the outbox), or FCM HTTP v1
+        (``push.service.push_for_step``) when ``push_provider=fcm`` and a token can be had."""
         from exocomms.commerce.push import queue_push
 
+        if runtime.settings.push_provider == "fcm":
+            from exocomms.push.service import push_for_step
+
+            fcm_ref = await push_for_step(
+                session, runtime, party=party, party_id=party_id, order_id=order_id,
+                template=template, data=data, escalation_id=escalation_id, key=key,
+            )  # fmt: skip
+            if fcm_ref is not None:
+                return fcm_ref  # else: no token, the webhook below (the timeline says why)
         ref = await queue_push(
             session,
             runtime,

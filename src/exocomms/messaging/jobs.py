@@ -15,6 +15,7 @@ from exocomms.logging import get_logger
 from exocomms.messaging import repo
 from exocomms.messaging.model import Channel, MessageStatus
 from exocomms.messaging.service import SEND_JOB, set_status
+from exocomms.scheduling.gate import check_send
 
 if TYPE_CHECKING:
     from exocomms.runtime import Runtime
@@ -37,7 +38,12 @@ async def send(runtime: Runtime, job: Job) -> None:
         row = await repo.get_message(session, message_id=message_id)
         if row is None or row["status"] != MessageStatus.QUEUED.value or row["provider_sid"]:
             return
-        if not await runtime.may_send(session, row["escalation_id"]):
+        medium = "sms"  # WhatsApp messages follow the messaging (SMS) rules
+        gate = await check_send(session, runtime, purpose=row["purpose"], medium=medium)
+        if not gate.go and gate.retry_at is not None:
+            wait = (gate.retry_at - runtime.clock.now()).total_seconds()
+            raise RetryLater(wait, f"outside allowed hours: {gate.reason}")
+        if not gate.go or not await runtime.may_send(session, row["escalation_id"]):
             await set_status(session, runtime, row, MessageStatus.CANCELED)
             return
     telephony = runtime.telephony

@@ -453,3 +453,32 @@ leads = Table(
 )
 Index("ix_leads_phone", leads.c.phone, leads.c.created_at)
 Index("ix_leads_status", leads.c.status)
+
+
+# --- push (FCM) ---
+
+# App pushes of the escalation ladders (exocomms.push): one row per push, sent by a job through
+# FCM HTTP v1, or handed to the commerce backend's push webhook when no device token is known.
+push_messages = Table(
+    "push_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),  # uuid4 hex, our id
+    Column("channel", String(16), nullable=False),  # fcm | webhook (the fallback)
+    Column("party", String(16), nullable=True),  # vendor | rider | customer | admin
+    Column("party_id", String(64), nullable=True),
+    Column("template", String(100), nullable=True),  # the ladder step's template
+    # The FCM registration token: personal data (never logged); empty until looked up.
+    Column("device_token", Text, nullable=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("data", JSON, nullable=False),  # string values only (FCM's rule)
+    Column("status", String(16), nullable=False),  # queued | sent | failed | canceled
+    Column("message_name", String(255), nullable=True),  # FCM's name, or "outbox:<id>"
+    Column("error", Text, nullable=True),
+    Column("order_id", String(64), nullable=True, index=True),
+    Column("escalation_id", String(100), nullable=True, index=True),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+)

@@ -8,6 +8,7 @@ service, each on its own loopback port.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from exocomms.connect import blueprint
 from exocomms.connect import repo as connect_repo
 from exocomms.demo.jupiter import JupiterState, create_jupiter_app, send_event
 from exocomms.demo.setup import press
+from exocomms.outbox.signing import verify
 from exocomms.runtime import Runtime
 from exocomms.storage.tables import masking_sessions
 from tests.e2e.support import (
@@ -379,9 +381,9 @@ def receiver() -> Iterator[Receiver]:
 
     @app.post("/status")
     async def status(request: Request) -> dict[str, str]:
-        body = await request.json()
+        raw = await request.body()
         with lock:
-            received.append({"body": body, "headers": dict(request.headers)})
+            received.append({"raw": raw, "body": json.loads(raw), "headers": dict(request.headers)})
         return {"status": "ok"}
 
     with serve_in_thread(app) as url:
@@ -423,9 +425,18 @@ def test_click_to_call_rings_the_agent_first_and_forwards_the_status_callback(
     assert first[agent] < first[customer]
     [delivery] = wait_for(lambda: list(receiver.received), what="the forwarded status callback")
     body = delivery["body"]
-    print("RECEIVED", delivery)
     assert (body["callSid"], body["callId"], body["status"]) == (sid, placed["callId"], "completed")
     assert body["customField"] == "ticket-77"
-    assert delivery["headers"].get("idempotency-key")
+    headers = delivery["headers"]
+    assert headers["idempotency-key"] == f"click-to-call:{placed['callId']}:finished"
+    assert verify(  # signed like every outbox delivery (the shared secret)
+        SECRET,
+        headers.get("x-exocomms-timestamp"),
+        headers.get("x-exocomms-signature"),
+        delivery["raw"],
+        env.now(),
+    )
     row = env.service.call_row(placed["callId"])
     assert (row["purpose"], row["phone"], row["caller_id"]) == ("click_to_call", agent, CALLER_ID)
+    assert (body["duration"], body["status"]) == (row["duration"], row["status"])
+    assert row["duration"] > 0  # they talked

@@ -315,3 +315,15 @@ async def test_expiry_without_end_and_the_sweep(rt: Runtime) -> None:
     fresh = await create(rt, "o1", CUSTOMERS[0], RIDERS[0])
     assert fresh.id != s.id
     assert fresh.virtual_number == s.virtual_number
+
+
+async def test_without_a_number_pool_a_rider_assignment_creates_nothing_and_fails_nothing(
+    db: Database,
+) -> None:
+    runtime = make_runtime(db, masking_settings(pool_size=0))
+    try:
+        payload = {"order_id": "o77", "customer_phone": CUSTOMERS[1], "rider_phone": RIDERS[1]}
+        await jobs.create_for_order(runtime, Job(1, jobs.CREATE_JOB, None, payload, 1, 5))
+        assert await service.status(runtime, "o77", reveal=False) == []
+    finally:
+        await runtime.http.aclose()

@@ -229,7 +229,8 @@ async def test_an_acknowledgement_before_the_send_cancels_the_push(
     got = await store.claim(rt.db, "test", 10, now, now + timedelta(minutes=5))
     step = [c.job for c in got.claimed if c.job.kind.startswith("escalation.")]
     spec = rt.registry.get("escalation.step")
-    assert spec is not None and len(step) == 1
+    assert spec is not None
+    assert len(step) == 1
     await spec.fn(rt, step[0])  # step 0 queues the FCM push (token from the context)
     await store.finish(
         rt.db, "test", [Finish(step[0].id, step[0].attempt, "done")], now, notify=False
@@ -240,7 +241,8 @@ async def test_an_acknowledgement_before_the_send_cancels_the_push(
     (row,) = await _rows(rt)
     assert (row["status"], row["device_token"]) == ("canceled", DEVICE)
     assert "push_token" not in row["data"]
-    assert fake.messages == [] and fake.send_requests == 0
+    assert fake.messages == []
+    assert fake.send_requests == 0
 
 
 async def test_ladder_push_step_uses_fcm_with_the_backends_token(

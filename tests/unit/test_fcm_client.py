@@ -81,7 +81,7 @@ def test_the_assertion_is_an_rs256_jwt_with_googles_claims(
         "iat": iat,
         "exp": iat + 3600,
     }
-    other = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     with pytest.raises(ValueError, match="signature"):
         decode_jwt(jwt, other)
     assert "PRIVATE KEY" not in repr(sa)

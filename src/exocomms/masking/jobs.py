@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exocomms.errors import ExocommsError
+from exocomms.errors import Conflict, ExocommsError
 from exocomms.events import DomainEvent, EventBus
 from exocomms.jobs.registry import Backoff, Job, JobRegistry
 from exocomms.logging import get_logger
@@ -82,7 +82,14 @@ async def create_for_order(runtime: Runtime, job: Job) -> None:
         kind=SessionKind(payload.get("kind", SessionKind.CUSTOMER_RIDER.value)),
         revealed=False,
     )
-    await service.create_session(runtime, request)
+    try:
+        await service.create_session(runtime, request)
+    except Conflict as exc:
+        if exc.code != "no_available_number":
+            raise  # an allocation race: retried with backoff
+        # No virtual numbers configured: masking is off for this deployment, not an error
+        # worth five retries and a dead job. Parties can still be bridged by click-to-call.
+        log.info("masking.not_configured", order_id=order_id, reason=exc.message)
 
 
 async def _look_up(

@@ -320,6 +320,7 @@ def test_a_customer_calls_in_and_talks_to_the_rider_who_sees_only_the_virtual_nu
     [masking] = env.service.in_transaction(sessions)
     vn = masking["virtual_number"]
     assert (masking["party_a"], masking["party_b"], vn in POOL) == (CUSTOMER, RIDER, True)
+    assert masking["revealed"] is True  # the rider saw it: the number must never move now
     [shown] = _rang(env.sim, RIDER, sid)  # the rider's phone rang once, showing the VN
     assert _same(shown, vn)
     assert CUSTOMER[-10:] not in shown
@@ -358,6 +359,7 @@ def test_an_unknown_caller_hears_a_short_message_and_the_call_ends(env: Env) -> 
         "completed",
         "inbound_message",
     )
+    assert [e.data["call_id"] for e in env.service.published("call.finished")] == [row["id"]]
     assert [c["sid"] for c in env.sim.calls()] == [sid]  # nobody else was dialled
 
 
@@ -440,3 +442,34 @@ def test_click_to_call_rings_the_agent_first_and_forwards_the_status_callback(
     assert (row["purpose"], row["phone"], row["caller_id"]) == ("click_to_call", agent, CALLER_ID)
     assert (body["duration"], body["status"]) == (row["duration"], row["status"])
     assert row["duration"] > 0  # they talked
+
+
+def test_click_to_call_by_order_connects_customer_and_rider_through_the_virtual_number(
+    env: Env,
+) -> None:
+    env.slow_ladder("rider_assignment")
+    env.send("rider/assigned", {"order_id": ORDER, "rider_id": "501"})
+    env.jupiter.orders[ORDER]["rider_id"] = "501"  # the backend knows whom it assigned
+
+    async def live(session: AsyncSession, runtime: Runtime) -> list[dict[str, Any]]:
+        return await connect_repo.order_sessions(session, ORDER)
+
+    wait_for(lambda: env.service.in_transaction(live), what="the masking session")
+    env.sim.script(CUSTOMER, hangup_after=30)
+    env.sim.script(RIDER, answer_after=2, hangup_after=10)
+    answer = env.service.http.post("/click-to-call/rider", json={"orderId": ORDER})
+    assert answer.status_code == 200, answer.text
+    placed = answer.json()
+    vn = placed["maskedNumber"]
+    assert vn in POOL
+    call = env.ended(placed["callSid"])
+    legs = [(leg["number"][-10:], leg["status"]) for leg in call["legs"]]
+    assert legs == [(CUSTOMER[-10:], "completed"), (RIDER[-10:], "completed")]
+    for party, other in ((CUSTOMER, RIDER), (RIDER, CUSTOMER)):
+        [shown] = _rang(env.sim, party, placed["callSid"])
+        assert _same(shown, vn)  # each sees the virtual number, never the other's phone
+        assert other[-10:] not in shown
+    [masking] = env.service.in_transaction(live)
+    assert (masking["virtual_number"], masking["revealed"]) == (vn, True)
+    row = env.service.call_row(placed["callId"])
+    assert (row["purpose"], row["order_id"], row["caller_id"]) == ("masked_call", ORDER, vn)

@@ -73,11 +73,12 @@ def test_whatsapp_accept_button_acknowledges_the_escalation(telephony: Telephony
     assert [p["text"] for p in body["parameters"]] == ["Krishna Kirana", "12345", "325", "3"]
     row = _message_when(env, message_id, "read")  # delivery reports came back
     assert row["provider_sid"] == sent["sid"]
-    assert [e.data["status"] for e in env.service.published("message.status")] == [
-        "sent",
-        "delivered",
-        "read",
-    ]
+    # Delivery reports may overtake each other (Exotel and exosim send them concurrently);
+    # the status only moves forward, so a late "delivered" after "read" changes nothing.
+    statuses = [e.data["status"] for e in env.service.published("message.status")]
+    assert statuses[0] == "sent"
+    assert statuses[-1] == "read"
+    assert statuses in (["sent", "delivered", "read"], ["sent", "read"])
     # The vendor taps "Accept": WhatsApp sends back that button's payload.
     buttons = [c for c in template["components"] if c["type"] == "button"]
     accept = buttons[0]["parameters"][0]["payload"]

@@ -24,6 +24,7 @@ from exocomms.connect.clicktocall import ClickToCall
 from exocomms.connect.model import PURPOSE_ADMIN_BRIDGE, PURPOSE_MASKED
 from exocomms.errors import NotFound, ProviderUnavailable, ValidationError
 from exocomms.ivr.api import exoml_params, token_ok
+from exocomms.masking import repo as masking_repo
 from exocomms.masking.model import ROUTABLE
 from exocomms.runtime import Runtime
 from exocomms.telephony.service import queue_bridge
@@ -152,13 +153,14 @@ async def _party(runtime: Runtime, order_id: str, party: str) -> str:
 async def _masked_number(runtime: Runtime, order_id: str, a: str, b: str) -> str | None:
     """The virtual number of a routable masking session of the order joining ``a`` and ``b``."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as session:
-        sessions = await repo.order_sessions(session, order_id)
     routable = {s.value for s in ROUTABLE}
-    for s in sessions:
-        pair = {s["party_a"], s["party_b"]} == {a, b}
-        if pair and s["status"] in routable and s["expires_at"] > now and s["virtual_number"]:
-            return str(s["virtual_number"])
+    async with runtime.db.transaction() as session:
+        for s in await repo.order_sessions(session, order_id):
+            pair = {s["party_a"], s["party_b"]} == {a, b}
+            if pair and s["status"] in routable and s["expires_at"] > now and s["virtual_number"]:
+                # Both parties will see this number (and may call it back): it must not move.
+                await masking_repo.reveal(session, [s["id"]], now)
+                return str(s["virtual_number"])
     return None
 
 

@@ -22,6 +22,7 @@ from exocomms.connect.model import (
 )
 from exocomms.errors import ExocommsError
 from exocomms.logging import get_logger
+from exocomms.masking import repo as masking_repo
 from exocomms.masking.model import ROUTABLE
 from exocomms.runtime import Runtime
 
@@ -215,8 +216,9 @@ async def resolve_target(
     """``{"to", "caller_id"}`` for the party ``target`` of the call in ``row``, or None.
 
     A live (or grace-period) masking session of the order gives both the counter-party and
-    the virtual number they see; otherwise the phone comes from the commerce backend and the
-    callee sees the number this call runs on. Support is the configured desk.
+    the virtual number they see (revealing the session: its number never moves again);
+    otherwise the phone comes from the commerce backend and the callee sees the number this
+    call runs on. Support is the configured desk.
     """
     own_number = str(row["caller_id"] or "")
     if target is Target.SUPPORT:
@@ -230,13 +232,19 @@ async def resolve_target(
     if side is not None:
         now = runtime.clock.now()
         async with runtime.db.transaction() as session:
-            sessions = await repo.order_sessions(session, str(order_id))
-        for s in sessions:
-            mine = s["party_a"] if side[1] == "a" else s["party_b"]
-            routable = s["status"] in {r.value for r in ROUTABLE} and s["expires_at"] > now
-            if s["kind"] == side[0] and mine == row["phone"] and routable and s["virtual_number"]:
-                other = s["party_b"] if side[1] == "a" else s["party_a"]
-                return {"to": other, "caller_id": s["virtual_number"]}
+            for s in await repo.order_sessions(session, str(order_id)):
+                mine = s["party_a"] if side[1] == "a" else s["party_b"]
+                routable = s["status"] in {r.value for r in ROUTABLE} and s["expires_at"] > now
+                if (
+                    s["kind"] == side[0]
+                    and mine == row["phone"]
+                    and routable
+                    and s["virtual_number"]
+                ):
+                    # The callee will see this number (and may call it back): it must not move.
+                    await masking_repo.reveal(session, [s["id"]], now)
+                    other = s["party_b"] if side[1] == "a" else s["party_a"]
+                    return {"to": other, "caller_id": s["virtual_number"]}
     phone = await _party_phone(runtime, str(order_id), target)
     return {"to": phone, "caller_id": own_number} if phone else None
 

@@ -473,3 +473,71 @@ def test_click_to_call_by_order_connects_customer_and_rider_through_the_virtual_
     assert (masking["virtual_number"], masking["revealed"]) == (vn, True)
     row = env.service.call_row(placed["callId"])
     assert (row["purpose"], row["order_id"], row["caller_id"]) == ("masked_call", ORDER, vn)
+
+
+def test_a_missed_callback_connects_a_customer_with_an_order_to_the_store(env: Env) -> None:
+    env.slow_ladder("vendor_new_order")
+    env.send(
+        "order/new", {"order_id": ORDER, "store_id": "67", "customer_id": "890", "amount": 325}
+    )
+    env.sim.script(CUSTOMER, keys=[press("ordering", "options", "2")], hangup_after=120)
+    env.sim.script(STORE, hangup_after=10)
+    sid = env.phone_call(CUSTOMER, MISSED_NUMBER, missed=True)
+    assert env.ended(sid)["status"] == "no-answer"
+
+    def callback() -> list[dict[str, Any]]:
+        return [c for c in env.sim.calls() if c["flow_id"] == "ordering"]
+
+    [started] = wait_for(callback, what="the callback", seconds=30)
+    call = env.ended(started["sid"])
+    assert call["status"] == "completed"
+    assert call["digits"] == ["2"]
+    [shown] = _rang(env.sim, STORE, started["sid"])  # the store sees our number, not hers
+    assert _same(shown, DID_NEW_ORDER)
+    assert any(e["kind"] == "connected" for e in env.sim.transcript(STORE))
+    row = wait_for(lambda: env.row(started["sid"]), what="the callback's row")
+    assert (row["purpose"], row["order_id"], row["customer_id"]) == (
+        "missed_call_callback",
+        ORDER,
+        "890",
+    )
+    assert row["meta"]["connect"]["to"] == STORE
+
+
+# ---------------------------------------------------------------- masked calls with a PIN
+
+
+def test_a_rider_shared_by_three_customers_reaches_the_right_one_with_the_pin(env: Env) -> None:
+    customers = ("+919830030801", "+919830030802", "+919830030803")
+    created = []
+    for n, customer in enumerate(customers, 1):
+        answer = env.service.http.post(
+            "/masking/create", json={"orderId": f"o{n}", "partyA": customer, "partyB": RIDER}
+        )
+        assert answer.status_code == 201, answer.text
+        created.append(answer.json())
+    # Two numbers for three customers of one rider: the third shares a number, with a PIN.
+    third = created[2]
+    assert (third["mode"], third["virtualNumber"]) == ("pin", created[0]["virtualNumber"])
+    vn, pin = third["virtualNumber"], third["pin"]
+    wrong = str((int(pin) + 1) % 10 ** len(pin)).zfill(len(pin))
+    for customer in customers:
+        env.sim.script(customer, hangup_after=10)
+
+    def rider_calls(keys: str) -> tuple[str, dict[str, Any]]:
+        env.sim.script(RIDER, keys=[{"when_heard": "enter your PIN", "keys": keys, "once": True}])
+        sid = env.phone_call(RIDER, vn, hangup_after=60)
+        call = env.ended(sid)
+        assert call["status"] == "completed"
+        return sid, env.finished_row(sid)
+
+    sid, row = rider_calls(f"{wrong}#")  # a wrong PIN: the message, nobody rings
+    assert "PIN is not valid" in _heard(env.sim, RIDER, sid)
+    assert not [c for c in customers if _rang(env.sim, c, sid)]
+    assert (row["purpose"], row["outcome"]) == ("masked_call", "wrong_pin")
+    sid, row = rider_calls(f"{pin}#")  # the right PIN: the third customer, shown the VN
+    assert [c for c in customers if _rang(env.sim, c, sid)] == [customers[2]]
+    [shown] = _rang(env.sim, customers[2], sid)
+    assert _same(shown, vn)
+    assert RIDER[-10:] not in shown
+    assert (row["outcome"], row["order_id"]) == ("connected", "o3")

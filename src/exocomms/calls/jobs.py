@@ -91,7 +91,9 @@ async def place(runtime: Runtime, job: Job) -> None:
         if row is None or row["status"] != CallStatus.QUEUED.value or row["call_sid"]:
             return
         now = runtime.clock.now()
-        gate = await check_send(session, runtime, purpose=row["purpose"], medium="call")
+        gate = await check_send(
+            session, runtime, purpose=row["purpose"], medium="call", phone=row["phone"]
+        )
         if not gate.go and gate.retry_at is not None:
             wait = (gate.retry_at - now).total_seconds()
             raise RetryLater(wait, f"outside allowed hours: {gate.reason}")
@@ -101,7 +103,7 @@ async def place(runtime: Runtime, job: Job) -> None:
                 call_id,
                 {
                     "status": CallStatus.CANCELED.value,
-                    "outcome": "escalation_closed" if gate.go else "not_allowed",
+                    "outcome": "escalation_closed" if gate.go else gate.code or "not_allowed",
                     "ended_at": now,
                     "updated_at": now,
                 },

@@ -29,7 +29,8 @@ from exocomms.escalation.ladders import DEFAULT_LADDERS, pick_ladder
 from exocomms.escalation.model import Escalation, Ladder, Status, step_key
 from exocomms.escalation.model import escalation_id as make_id
 from exocomms.logging import get_logger
-from exocomms.scheduling.model import Recipient, TimingPolicy
+from exocomms.scheduling.model import TimingPolicy
+from exocomms.scheduling.preferences import recipient_for
 from exocomms.storage.tables import messages
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ async def run_step(
         return None
     esc = Escalation.from_dict(row["state"])
     now = runtime.clock.now()
-    recipient = Recipient(phone=row["party_phone"])
+    recipient = await recipient_for(session, row["party_phone"])  # stored DND, consents
     outcome = engine.on_step_due(
         esc, step, fence, now, policy=await timing_policy(session, runtime), recipient=recipient
     )

@@ -39,12 +39,15 @@ async def send(runtime: Runtime, job: Job) -> None:
         if row is None or row["status"] != MessageStatus.QUEUED.value or row["provider_sid"]:
             return
         medium = "sms"  # WhatsApp messages follow the messaging (SMS) rules
-        gate = await check_send(session, runtime, purpose=row["purpose"], medium=medium)
+        gate = await check_send(
+            session, runtime, purpose=row["purpose"], medium=medium, phone=row["to_number"]
+        )
         if not gate.go and gate.retry_at is not None:
             wait = (gate.retry_at - runtime.clock.now()).total_seconds()
             raise RetryLater(wait, f"outside allowed hours: {gate.reason}")
         if not gate.go or not await runtime.may_send(session, row["escalation_id"]):
-            await set_status(session, runtime, row, MessageStatus.CANCELED)
+            reason = None if gate.go else gate.reason  # e.g. the recipient is on DND
+            await set_status(session, runtime, row, MessageStatus.CANCELED, error=reason)
             return
     telephony = runtime.telephony
     if telephony is None:

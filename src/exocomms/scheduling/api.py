@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from exocomms import phones
 from exocomms.scheduling.engine import check
-from exocomms.scheduling.model import ANYONE, Recipient, TimingPolicy
+from exocomms.scheduling.model import ANYONE, TimingPolicy
+from exocomms.scheduling.preferences import recipient_for
 from exocomms.web.deps import RuntimeDep, require_admin
 
 router = APIRouter(tags=["timing"], dependencies=[Depends(require_admin)])
@@ -22,14 +23,16 @@ async def timing_check(
     purpose: Annotated[str, Query(min_length=1, max_length=64)],
     phone: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    """``scheduling.engine.check`` with the policy in force and the default recipient.
+    """``scheduling.engine.check`` with the policy in force and the recipient's preferences.
 
-    ``phone`` is accepted (and validated) for recipient preferences; none are stored yet, so
-    every number gets the default recipient.
+    With ``phone``, the number's stored preferences (``/preferences``) apply; without it, or
+    with nothing stored, the default recipient (no blocks, no consents) does.
     """
     recipient = ANYONE
     if phone is not None:
-        recipient = Recipient(phone=phones.normalize(phone))
+        number = phones.normalize(phone)  # a bad number: 422
+        async with runtime.db.transaction() as session:
+            recipient = await recipient_for(session, number)
     policy = runtime.extras.get(TIMING_POLICY_EXTRA)
     if not isinstance(policy, TimingPolicy):
         policy = TimingPolicy()

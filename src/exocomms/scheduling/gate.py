@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms.errors import ValidationError
 from exocomms.scheduling.engine import allowed, next_allowed
-from exocomms.scheduling.model import ANYONE, TimingPolicy
+from exocomms.scheduling.model import TimingPolicy
+from exocomms.scheduling.preferences import recipient_for
 from exocomms.scheduling.purposes import PurposeClass
 
 if TYPE_CHECKING:
@@ -27,11 +28,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Gate:
-    """The gate's answer: go now, wait until ``retry_at``, or never (``retry_at`` None)."""
+    """The gate's answer: go now, wait until ``retry_at``, or never (``retry_at`` None).
+
+    ``code`` is the engine's reason code when it is not now (``dnd_full``,
+    ``category_blocked``, ``disabled``, ``promo_window``…); ``reason`` says it for people.
+    """
 
     go: bool
     retry_at: datetime | None = None
     reason: str = ""
+    code: str = ""
 
 
 async def timing_policy(runtime: Runtime, session: AsyncSession) -> TimingPolicy:
@@ -44,20 +50,33 @@ async def timing_policy(runtime: Runtime, session: AsyncSession) -> TimingPolicy
     return (await current(runtime, session)).timing
 
 
-async def check_send(session: AsyncSession, runtime: Runtime, *, purpose: str, medium: str) -> Gate:
-    """May a ``medium`` (call or sms) for ``purpose`` go out now?"""
+async def check_send(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    purpose: str,
+    medium: str,
+    phone: str | None = None,
+) -> Gate:
+    """May a ``medium`` (call or sms) for ``purpose`` go out to ``phone`` now?
+
+    ``phone``'s stored preferences (DND, category blocks, consents) apply; without a phone,
+    or with nothing stored, the default recipient does.
+    """
     policy = await timing_policy(runtime, session)
+    recipient = await recipient_for(session, phone)
     now = runtime.clock.now()
     try:
         policy.classify(purpose)
         effective = purpose
     except ValidationError:
         effective = PurposeClass.TRANSACTIONAL.value
-    decision = allowed(now, effective, ANYONE, policy, medium)
+    decision = allowed(now, effective, recipient, policy, medium)
     if decision.allowed:
         return Gate(go=True)
     return Gate(
         go=False,
-        retry_at=next_allowed(now, effective, ANYONE, policy, medium),
+        retry_at=next_allowed(now, effective, recipient, policy, medium),
         reason=decision.reason,
+        code=decision.code,
     )

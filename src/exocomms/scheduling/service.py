@@ -39,7 +39,8 @@ from exocomms.scheduling.calls import (
     success_rate,
 )
 from exocomms.scheduling.engine import allowed, next_allowed
-from exocomms.scheduling.model import Recipient, TimingPolicy
+from exocomms.scheduling.model import TimingPolicy
+from exocomms.scheduling.preferences import recipient_for
 
 if TYPE_CHECKING:
     from exocomms.runtime import Runtime
@@ -324,7 +325,7 @@ async def run_due(runtime: Runtime, call_id: int, seq: int) -> None:
             return
         now = runtime.clock.now()
         policy = await timing_policy(session, runtime)
-        recipient = Recipient(phone=row["phone"])
+        recipient = await recipient_for(session, row["phone"])  # DND, blocks, consents
         decision = allowed(now, row["purpose"], recipient, policy, "call")
         if not decision.allowed:
             at = next_allowed(now, row["purpose"], recipient, policy, "call")
@@ -441,7 +442,8 @@ async def on_call_finished(session: AsyncSession, runtime: Runtime, event: Domai
         )
         return
     policy = await timing_policy(session, runtime)
-    allowed_at = next_allowed(at, row["purpose"], Recipient(phone=row["phone"]), policy, "call")
+    recipient = await recipient_for(session, row["phone"])
+    allowed_at = next_allowed(at, row["purpose"], recipient, policy, "call")
     await _wait_or_fail(
         session, runtime, row, allowed_at, f"retry after {outcome}", outcome=outcome
     )

@@ -482,3 +482,20 @@ push_messages = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
 )
+
+
+# --- recipient preferences ---
+
+# Recipient preferences (exocomms.scheduling.preferences): NCPR "fully blocked", category blocks
+# and explicit consents per number. They bind promotional traffic only (scheduling.engine).
+recipient_preferences = Table(
+    "recipient_preferences",
+    metadata,
+    Column("phone", String(20), primary_key=True),  # E.164
+    Column("dnd_full", Boolean, nullable=False),
+    Column("blocked_categories", JSON, nullable=False),  # sorted NCPR category names
+    Column("consents", JSON, nullable=False),  # sorted purposes or categories
+    Column("source", String(16), nullable=False),  # api | import | nccpr | app
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),  # the API key's actor
+)

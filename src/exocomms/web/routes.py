@@ -11,6 +11,7 @@ from exocomms.escalation import api as escalation_api
 from exocomms.masking import api as masking_api
 from exocomms.outbox import api as outbox_api
 from exocomms.scheduling import api as timing_api
+from exocomms.scheduling import preferences_api
 from exocomms.scheduling.routes import routers as scheduling_routers
 from exocomms.telephony import routes as telephony_routes
 from exocomms.web import health, metrics
@@ -37,6 +38,7 @@ def routers() -> list[APIRouter]:
         # --- scheduling (scheduled calls and leads slice) ---
         *scheduling_routers(),
         masking_api.router,
+        preferences_api.router,
     ]
 
 

@@ -32,8 +32,9 @@ from exocomms.storage.tables import recipient_preferences
 
 T = recipient_preferences
 
-#: Where a preference came from: our API, a bulk import, an NCPR (DND registry) scrub, the app.
-SOURCES = ("api", "import", "nccpr", "app")
+#: Where a preference came from: our API, a bulk import, an NCPR (DND registry) scrub, the app,
+#: a lead form (consent to be called back).
+SOURCES = ("api", "import", "nccpr", "app", "lead")
 MAX_IMPORT_ROWS = 10_000
 MAX_CONSENTS = 64
 MAX_ERRORS_SHOWN = 50
@@ -132,9 +133,13 @@ def to_recipient(row: Mapping[str, Any]) -> Recipient:
     )
 
 
-async def get(session: AsyncSession, phone: str) -> dict[str, Any] | None:
-    """The stored preferences of the E.164 ``phone``, if any."""
-    row = (await session.execute(select(T).where(T.c.phone == phone))).mappings().first()
+async def get(session: AsyncSession, phone: str, *, lock: bool = False) -> dict[str, Any] | None:
+    """The stored preferences of the E.164 ``phone``, if any (locked: PostgreSQL only;
+    SQLite transactions already hold the database's write lock)."""
+    query = select(T).where(T.c.phone == phone)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
     return dict(row) if row is not None else None
 
 
@@ -213,6 +218,29 @@ async def _existing(session: AsyncSession, numbers: Iterable[str]) -> int:
         result = await session.execute(select(T.c.phone).where(T.c.phone.in_(chunk)))
         found += len(result.all())
     return found
+
+
+async def add_consent(
+    session: AsyncSession, phone: str, consent: str, *, source: str, actor: str, now: datetime
+) -> Recipient:
+    """Record one explicit consent for ``phone``, keeping its other preferences.
+
+    For flows where the person's own action is the consent (a lead form asks to be called
+    back: ``lead_call``), so a number on DND still gets the call it asked for.
+    """
+    number = phones.normalize(phone)
+    row = await get(session, number, lock=True)
+    current = to_recipient(row) if row is not None else Recipient(phone=number)
+    if consent in current.consents:
+        return current
+    updated = Recipient(
+        phone=number,
+        dnd_full=current.dnd_full,
+        blocked_categories=current.blocked_categories,
+        consents=current.consents | {consent},
+    )
+    await upsert(session, updated, source=source, actor=actor, now=now)
+    return updated
 
 
 async def delete(session: AsyncSession, phone: str) -> bool:

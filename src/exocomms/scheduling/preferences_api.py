@@ -24,7 +24,7 @@ router = APIRouter(prefix="/preferences", tags=["recipient preferences"])
 READ = [Depends(require_scope("read-only"))]
 ADMIN = [Depends(require_scope("admin"))]
 AdminDep = Annotated[Principal, Depends(require_scope("admin"))]
-Source = Literal["api", "import", "nccpr", "app"]
+Source = Literal["api", "import", "nccpr", "app", "lead"]
 
 _Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=64)]
 

@@ -26,7 +26,7 @@ PHONE = "+919876543210"
 @pytest.fixture
 async def rt(db: Database) -> AsyncIterator[Runtime]:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings keyword
+        _env_file=None,
         env="test",
         embedded_worker=False,
         admin_api_key=SecretStr(KEY),

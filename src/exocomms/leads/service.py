@@ -30,6 +30,7 @@ from exocomms.leads import repo
 from exocomms.leads.crm import crm_for
 from exocomms.leads.model import LEAD_PURPOSE, CrmStatus, LeadStatus, NewLead, normalize
 from exocomms.logging import get_logger
+from exocomms.scheduling import preferences
 from exocomms.scheduling.calls import Action, RetryConfig
 from exocomms.scheduling.engine import allowed, next_allowed
 from exocomms.scheduling.model import Recipient
@@ -90,6 +91,11 @@ async def create_lead(
         existing = await repo.recent_by_phone(session, lead.phone, since)
         if existing is not None:
             return existing, False
+    # Filling in the lead form is the person asking to be called: explicit consent for
+    # lead calls, so a number on DND still gets the call it asked for (TRAI: service-explicit).
+    await preferences.add_consent(
+        session, lead.phone, "lead_call", source="lead", actor="leads", now=now
+    )
     crm_on = crm_for(runtime).name != "none"
     call_at = now + timedelta(seconds=settings.lead_call_delay)
     lead_id = await repo.insert_lead(

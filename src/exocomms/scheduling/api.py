@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from exocomms import phones
 from exocomms.scheduling.engine import check
-from exocomms.scheduling.model import ANYONE, TimingPolicy
+from exocomms.scheduling.gate import timing_policy
+from exocomms.scheduling.model import ANYONE
 from exocomms.scheduling.preferences import recipient_for
 from exocomms.web.deps import RuntimeDep, require_admin
 
@@ -29,13 +30,11 @@ async def timing_check(
     with nothing stored, the default recipient (no blocks, no consents) does.
     """
     recipient = ANYONE
-    if phone is not None:
-        number = phones.normalize(phone)  # a bad number: 422
-        async with runtime.db.transaction() as session:
+    number = phones.normalize(phone) if phone is not None else None  # a bad number: 422
+    async with runtime.db.transaction() as session:
+        if number is not None:
             recipient = await recipient_for(session, number)
-    policy = runtime.extras.get(TIMING_POLICY_EXTRA)
-    if not isinstance(policy, TimingPolicy):
-        policy = TimingPolicy()
+        policy = await timing_policy(runtime, session)  # run-time config (PUT /config/timing)
     body = check(runtime.clock.now(), purpose, recipient, policy)  # unknown purpose: 422
     body["purpose"] = purpose
     return body

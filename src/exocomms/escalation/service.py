@@ -18,20 +18,27 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exocomms import phones
 from exocomms.errors import ExocommsError, NotFound, ValidationError
 from exocomms.escalation import engine, repo
-from exocomms.escalation.channels import Channels, ContractChannels, Target, send_step
+from exocomms.escalation.channels import Channels, Target, send_step
+from exocomms.escalation.contract_channels import ContractChannels
+from exocomms.escalation.ending import CLOSED as CLOSED  # re-exported, as the names below
+from exocomms.escalation.ending import acknowledge as acknowledge
+from exocomms.escalation.ending import acknowledge_order as acknowledge_order
+from exocomms.escalation.ending import add_fact as add_fact
+from exocomms.escalation.ending import end
+from exocomms.escalation.ending import still_open as still_open
+from exocomms.escalation.ending import stop as stop
+from exocomms.escalation.ending import stop_order as stop_order
 from exocomms.escalation.ladders import DEFAULT_LADDERS, pick_ladder
 from exocomms.escalation.model import Escalation, Ladder, Status, step_key
 from exocomms.escalation.model import escalation_id as make_id
 from exocomms.logging import get_logger
 from exocomms.scheduling.model import TimingPolicy
 from exocomms.scheduling.preferences import recipient_for
-from exocomms.storage.tables import messages
 
 if TYPE_CHECKING:
     from exocomms.runtime import Runtime
@@ -57,8 +64,6 @@ PARTY_OF: Mapping[str, str] = {
     "customer_delay": "customer",
 }
 EVENT_TYPES = tuple(ID_PREFIX)
-#: Statuses in which nothing may go out any more.
-CLOSED = frozenset({Status.ACKNOWLEDGED.value, Status.STOPPED.value})
 TIMING_POLICY_EXTRA = "timing_policy"  # runtime.extras key: a TimingPolicy overriding defaults
 CHANNELS_EXTRA = "escalation_channels"  # runtime.extras key: a Channels (tests inject fakes)
 
@@ -196,7 +201,7 @@ async def start_escalation(
         if existing["status"] != Status.ACTIVE.value and same_party and unchanged:
             return esc_id  # a duplicate of what already ran
         if existing["status"] == Status.ACTIVE.value:
-            await _end(session, runtime, existing, "reassigned", actor, ack=None)
+            await end(session, runtime, existing, "reassigned", actor, ack=None)
             existing = await repo.get(session, esc_id)
             assert existing is not None
         # Restart: keep fencing upwards so job keys stay unique forever.
@@ -335,152 +340,6 @@ async def run_step(
             **entry,
         )  # fmt: skip
     return outcome
-
-
-async def _end(
-    session: AsyncSession,
-    runtime: Runtime,
-    row: Mapping[str, Any],
-    reason: str,
-    actor: str,
-    *,
-    ack: str | None,
-) -> bool:
-    esc = Escalation.from_dict(row["state"])
-    now = runtime.clock.now()
-    if ack is not None:
-        ended = engine.acknowledge(esc, actor[:200] or "unknown", now)
-    else:
-        ended = engine.stop(esc, reason, now)
-    if not ended.changed:
-        return False
-    values = repo.state_columns(ended.escalation, now)
-    if ack is not None:
-        values["acknowledged_channel"] = ack[:32]
-    await repo.update_escalation(session, row["id"], values)
-    if ended.cancel_key is not None:
-        await runtime.queue.cancel(session, ended.cancel_key)
-    await _cancel_unsent(session, runtime, row["id"], now)
-    kind = "ack" if ack is not None else "stop"
-    what = f"acknowledged via {ack}" if ack is not None else f"stopped: {reason}"
-    await repo.add_entry(
-        session,
-        at=now,
-        kind=kind,
-        order_id=row["order_id"],
-        escalation_id=row["id"],
-        channel=ack,
-        actor=actor,
-        summary=f"escalation {row['id']} {what}",
-        data={"reason": reason},
-    )
-    log.info("escalation.ended", escalation_id=row["id"], status=ended.escalation.status.value)
-    return True
-
-
-async def _cancel_unsent(
-    session: AsyncSession, runtime: Runtime, escalation_id: str, now: datetime
-) -> None:
-    """Cancel calls and messages a step queued that have not left yet (same transaction)."""
-    from exocomms.calls.service import cancel_queued_calls
-    from exocomms.messaging.service import send_job_key
-
-    await cancel_queued_calls(session, runtime.queue, now, escalation_id=escalation_id)
-    queued = await session.execute(
-        select(messages.c.id).where(
-            messages.c.escalation_id == escalation_id,
-            messages.c.status == "queued",
-            messages.c.provider_sid.is_(None),
-        )
-    )
-    for message_id in queued.scalars():
-        # The row stays "queued" (the messaging slice owns its status); its send job is gone.
-        await runtime.queue.cancel(session, send_job_key(str(message_id)))
-
-
-async def acknowledge(
-    session: AsyncSession, runtime: Runtime, *, escalation_id: str, by: str, channel: str
-) -> bool:
-    """Acknowledge an escalation (IVR key, WhatsApp reply, app action, API); cancel its next step.
-
-    Returns True if this call ended it (False: unknown, already acknowledged or stopped).
-    """
-    row = await repo.get(session, escalation_id, lock=True)
-    if row is None:
-        return False
-    return await _end(session, runtime, row, "acknowledged", by, ack=channel or "unknown")
-
-
-async def stop(
-    session: AsyncSession, runtime: Runtime, *, escalation_id: str, reason: str, actor: str
-) -> bool:
-    """Stop an active escalation without an acknowledgement; True if this call stopped it."""
-    row = await repo.get(session, escalation_id, lock=True)
-    if row is None:
-        return False
-    return await _end(session, runtime, row, reason or "stopped", actor, ack=None)
-
-
-async def stop_order(
-    session: AsyncSession, runtime: Runtime, *, order_id: str, reason: str, actor: str
-) -> int:
-    """Stop every active escalation of an order; returns how many were stopped."""
-    ids = await repo.ids_for_order(session, order_id, statuses=[Status.ACTIVE.value])
-    count = 0
-    for esc_id in ids:
-        count += await stop(session, runtime, escalation_id=esc_id, reason=reason, actor=actor)
-    return count
-
-
-async def acknowledge_order(
-    session: AsyncSession,
-    runtime: Runtime,
-    *,
-    order_id: str,
-    event_types: tuple[str, ...] | None = None,
-    party: str | None = None,
-    by: str,
-    channel: str,
-) -> int:
-    """Acknowledge the open (active or exhausted) escalations of an order; returns how many."""
-    ids = await repo.ids_for_order(
-        session,
-        order_id,
-        party=party,
-        event_types=event_types,
-        statuses=[Status.ACTIVE.value, Status.EXHAUSTED.value],
-    )
-    count = 0
-    for esc_id in ids:
-        count += await acknowledge(session, runtime, escalation_id=esc_id, by=by, channel=channel)
-    return count
-
-
-async def add_fact(session: AsyncSession, runtime: Runtime, escalation_id: str, fact: str) -> bool:
-    """Record a fact (``delivered``, ``read``, ``answered``…) for step conditions."""
-    row = await repo.get(session, escalation_id, lock=True)
-    if row is None or row["status"] != Status.ACTIVE.value:
-        return False
-    esc = Escalation.from_dict(row["state"])
-    if fact in esc.facts:
-        return False
-    updated = esc.with_fact(fact)
-    await repo.update_escalation(
-        session, escalation_id, {"state": updated.to_dict(), "updated_at": runtime.clock.now()}
-    )
-    return True
-
-
-async def still_open(session: AsyncSession, escalation_id: str | None) -> bool:
-    """Whether a send queued for ``escalation_id`` may still go out (not acked or stopped).
-
-    Send jobs call this right before dialling or sending. True for no escalation at all and
-    for an exhausted one (its last step's admin alert must still go out).
-    """
-    if not escalation_id:
-        return True
-    row = await repo.get(session, escalation_id)
-    return row is None or row["status"] not in CLOSED
 
 
 def view(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from exocomms.outbox.signing import signed_headers
 from exocomms.phones import try_normalize
 
 T = TypeVar("T")
+_P = TypeVar("_P", Rider, Customer)
 NEGATIVE_TTL_SECONDS = 5.0  # "not found" may become found soon (a store just signed up)
 HEALTH_TTL_SECONDS = 5.0  # /health is polled often; probe the backend at most this often
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -82,6 +83,9 @@ class _PersonIn(_Record):
     push_token: str | None = Field(
         default=None, validation_alias=AliasChoices("push_token", "fcm_token"), max_length=4096
     )
+
+
+_R = TypeVar("_R", _StoreIn, _PersonIn)
 
 
 class _ItemIn(_Record):
@@ -346,10 +350,15 @@ def _parse(model: type[_Record], body: Any, kind: str) -> Any:
         raise ProviderError(f"commerce backend: malformed {kind}") from exc
 
 
-def _store(body: Any) -> Store:
-    record = _parse(_StoreIn, body, "store")
+def _with_phone(model: type[_R], body: Any, kind: str) -> _R:
+    record = cast(_R, _parse(model, body, kind))
     if not record.phone:
-        raise ProviderError("commerce backend: store without a valid phone")
+        raise ProviderError(f"commerce backend: {kind} without a valid phone")
+    return record
+
+
+def _store(body: Any) -> Store:
+    record = _with_phone(_StoreIn, body, "store")
     return Store(
         record.id,
         record.name,
@@ -360,30 +369,23 @@ def _store(body: Any) -> Store:
     )
 
 
-def _rider(body: Any) -> Rider:
-    record = _parse(_PersonIn, body, "rider")
-    if not record.phone:
-        raise ProviderError("commerce backend: rider without a valid phone")
-    return Rider(
+def _person(cls: type[_P], body: Any, kind: str) -> _P:
+    record = _with_phone(_PersonIn, body, kind)
+    return cls(
         record.id,
         record.name,
         record.phone,
         record.language.lower(),
         push_token=record.push_token or None,
     )
+
+
+def _rider(body: Any) -> Rider:
+    return _person(Rider, body, "rider")
 
 
 def _customer(body: Any) -> Customer:
-    record = _parse(_PersonIn, body, "customer")
-    if not record.phone:
-        raise ProviderError("commerce backend: customer without a valid phone")
-    return Customer(
-        record.id,
-        record.name,
-        record.phone,
-        record.language.lower(),
-        push_token=record.push_token or None,
-    )
+    return _person(Customer, body, "customer")
 
 
 def _order(body: Any) -> Order:

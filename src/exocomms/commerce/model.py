@@ -12,58 +12,40 @@ from typing import Any
 SOURCE = "jupiter"  # DomainEvent.actor and data["source"] of events the backend told us
 
 
-def _without_token(record: dict[str, Any]) -> dict[str, Any]:
-    record.pop("push_token", None)
-    return record
+@dataclass(frozen=True)
+class Party:
+    """What every party (store, rider, customer) has: id, name, phone, language, push token."""
+
+    id: str
+    name: str
+    phone: str  # E.164
+    language: str = "hi"
+    # FCM registration token of the party's app (personal data: not in events, logs, repr).
+    # Keyword-only so a subclass can add positional fields after ``language``.
+    push_token: str | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (as carried in domain event data); never the push token."""
+        record = asdict(self)
+        record.pop("push_token", None)
+        return record
 
 
 @dataclass(frozen=True)
-class Store:
+class Store(Party):
     """A vendor's store."""
 
-    id: str
-    name: str
-    phone: str  # E.164
-    language: str = "hi"
     city: str | None = None
-    # FCM registration token of the party's app (personal data: not in events, logs, repr).
-    push_token: str | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (as carried in domain event data); never the push token."""
-        return _without_token(asdict(self))
 
 
 @dataclass(frozen=True)
-class Rider:
+class Rider(Party):
     """A delivery rider."""
 
-    id: str
-    name: str
-    phone: str  # E.164
-    language: str = "hi"
-    # FCM registration token of the party's app (personal data: not in events, logs, repr).
-    push_token: str | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (as carried in domain event data); never the push token."""
-        return _without_token(asdict(self))
-
 
 @dataclass(frozen=True)
-class Customer:
+class Customer(Party):
     """A customer."""
-
-    id: str
-    name: str
-    phone: str  # E.164
-    language: str = "hi"
-    # FCM registration token of the party's app (personal data: not in events, logs, repr).
-    push_token: str | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (as carried in domain event data); never the push token."""
-        return _without_token(asdict(self))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from exocomms.errors import ValidationError
 from exocomms.scheduling.holidays import (
     INDIA_NATIONAL_HOLIDAYS,
     WEEKDAYS,
@@ -53,6 +52,9 @@ from exocomms.scheduling.purposes import (
     Medium,
     PurposeClass,
 )
+from exocomms.scheduling.recipient import ANYONE as ANYONE  # re-exported, as Recipient
+from exocomms.scheduling.recipient import Recipient as Recipient
+from exocomms.scheduling.validation import bool_field, invalid, only_keys
 
 DAY_SECONDS = 86_400
 
@@ -61,35 +63,15 @@ _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-def _bad(message: str, **details: Any) -> ValidationError:
-    return ValidationError(message, details=details or None)
-
-
-def _only_keys(data: Any, allowed: set[str], what: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise _bad(f"{what} must be an object")
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        raise _bad(f"unknown field(s) in {what}: {', '.join(unknown)}", allowed=sorted(allowed))
-    return data
-
-
-def _bool(data: Mapping[str, Any], key: str, default: bool, what: str) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise _bad(f"{what}.{key} must be true or false")
-    return value
-
-
 def parse_time(text: Any, what: str) -> time:
     """Parse ``HH:MM`` or ``HH:MM:SS`` (``24:00`` means midnight)."""
     match = _TIME_RE.match(text) if isinstance(text, str) else None
     if match is None:
-        raise _bad(f"{what} must be a time like 09:00 or 21:30:00, got {text!r}")
+        raise invalid(f"{what} must be a time like 09:00 or 21:30:00, got {text!r}")
     hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
     if hour == 24:
         if minute or second:
-            raise _bad(f"{what}: 24:00 is the only time after 23:59:59")
+            raise invalid(f"{what}: 24:00 is the only time after 23:59:59")
         hour = 0
     return time(hour, minute, second)
 
@@ -113,7 +95,7 @@ class Window:
     def __post_init__(self) -> None:
         for value in (self.start, self.end):
             if value.tzinfo is not None or value.microsecond:
-                raise _bad("window times are naive wall times in whole seconds")
+                raise invalid("window times are naive wall times in whole seconds")
 
     @property
     def full_day(self) -> bool:
@@ -144,9 +126,9 @@ class Window:
     @classmethod
     def from_dict(cls, data: Any, what: str = "window") -> Window:
         """Parse ``{"start": "HH:MM", "end": "HH:MM"}``."""
-        data = _only_keys(data, {"start", "end"}, what)
+        data = only_keys(data, {"start", "end"}, what)
         if "start" not in data or "end" not in data:
-            raise _bad(f"{what} needs both start and end")
+            raise invalid(f"{what} needs both start and end")
         return cls(
             parse_time(data["start"], f"{what}.start"), parse_time(data["end"], f"{what}.end")
         )
@@ -186,8 +168,8 @@ class ChannelRule:
     @classmethod
     def from_dict(cls, data: Any, what: str, base: ChannelRule) -> ChannelRule:
         """Parse flags; missing ones keep ``base``'s values."""
-        data = _only_keys(data, set(base.to_dict()), what)
-        merged = {k: _bool(data, k, v, what) for k, v in base.to_dict().items()}
+        data = only_keys(data, set(base.to_dict()), what)
+        merged = {k: bool_field(data, k, v, what) for k, v in base.to_dict().items()}
         return cls(**merged)
 
 
@@ -209,7 +191,7 @@ class ClassRule:
     @classmethod
     def from_dict(cls, data: Any, what: str, base: ClassRule) -> ClassRule:
         """Parse; missing media keep ``base``'s rules."""
-        data = _only_keys(data, {"call", "sms"}, what)
+        data = only_keys(data, {"call", "sms"}, what)
         call = ChannelRule.from_dict(data.get("call", {}), f"{what}.call", base.call)
         sms = ChannelRule.from_dict(data.get("sms", {}), f"{what}.sms", base.sms)
         return cls(call=call, sms=sms)
@@ -228,11 +210,11 @@ DEFAULT_RULES: Mapping[PurposeClass, ClassRule] = MappingProxyType(
 
 def _zone(name: Any) -> ZoneInfo:
     if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
-        raise _bad(f"unknown time zone {name!r}")
+        raise invalid(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise _bad(f"unknown time zone {name!r}") from exc
+        raise invalid(f"unknown time zone {name!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -257,17 +239,17 @@ class TimingPolicy:
     def __post_init__(self) -> None:
         _zone(self.timezone)
         if not all(isinstance(d, int) and 0 <= d <= 6 for d in self.weekend_days):
-            raise _bad("weekend days must be weekdays 0 (Monday) to 6 (Sunday)")
+            raise invalid("weekend days must be weekdays 0 (Monday) to 6 (Sunday)")
         for month, day in self.annual_holidays:
             check_month_day(month, day)
         missing = [c.value for c in PurposeClass if c not in self.rules]
         if missing:
-            raise _bad(f"timing rules missing for {', '.join(missing)}")
+            raise invalid(f"timing rules missing for {', '.join(missing)}")
         for name in self.purposes:
             if not _NAME_RE.match(name):
-                raise _bad(f"bad purpose name {name!r}")
+                raise invalid(f"bad purpose name {name!r}")
         if self.promo_category not in CATEGORIES:
-            raise _bad(f"unknown category {self.promo_category!r}", allowed=sorted(CATEGORIES))
+            raise invalid(f"unknown category {self.promo_category!r}", allowed=sorted(CATEGORIES))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -291,7 +273,7 @@ class TimingPolicy:
             return PurposeClass(purpose)
         except ValueError:
             known = sorted({*DEFAULT_PURPOSES, *self.purposes, *PurposeClass})
-            raise _bad(f"unknown purpose {purpose!r}", allowed=known) from None
+            raise invalid(f"unknown purpose {purpose!r}", allowed=known) from None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict that :meth:`from_dict` reads back to an equal policy."""
@@ -316,7 +298,7 @@ class TimingPolicy:
             ValidationError: with a message naming the bad field.
         """
         default = cls()
-        data = _only_keys(data, set(default.to_dict()), "timing policy")
+        data = only_keys(data, set(default.to_dict()), "timing policy")
         kw: dict[str, Any] = {}
         if "timezone" in data:
             _zone(data["timezone"])
@@ -333,7 +315,7 @@ class TimingPolicy:
                 parse_month_day(v) for v in _list(data, "annual_holidays")
             )
         if "rules" in data:
-            rules = _only_keys(data["rules"], {c.value for c in PurposeClass}, "rules")
+            rules = only_keys(data["rules"], {c.value for c in PurposeClass}, "rules")
             kw["rules"] = {
                 c: ClassRule.from_dict(rules.get(c.value, {}), f"rules.{c.value}", default.rules[c])
                 for c in PurposeClass
@@ -341,11 +323,11 @@ class TimingPolicy:
         if "purposes" in data:
             raw = data["purposes"]
             if not isinstance(raw, Mapping):
-                raise _bad("purposes must be an object of purpose -> class")
+                raise invalid("purposes must be an object of purpose -> class")
             kw["purposes"] = {str(k): _purpose_class(v, f"purposes.{k}") for k, v in raw.items()}
         if "promo_category" in data:
             if not isinstance(data["promo_category"], str):
-                raise _bad("promo_category must be a category name", allowed=sorted(CATEGORIES))
+                raise invalid("promo_category must be a category name", allowed=sorted(CATEGORIES))
             kw["promo_category"] = data["promo_category"]
         return cls(**kw)
 
@@ -353,7 +335,7 @@ class TimingPolicy:
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:
     value = data[key]
     if not isinstance(value, list):
-        raise _bad(f"{key} must be a list")
+        raise invalid(f"{key} must be a list")
     return value
 
 
@@ -361,65 +343,4 @@ def _purpose_class(value: Any, what: str) -> PurposeClass:
     try:
         return PurposeClass(value)
     except ValueError:
-        raise _bad(f"{what}: unknown class {value!r}", allowed=list(PurposeClass)) from None
-
-
-def _names(data: Mapping[str, Any], key: str, allowed: frozenset[str] | None) -> frozenset[str]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _bad(f"recipient.{key} must be a list of names")
-    if allowed is not None and (bad := sorted(set(value) - allowed)):
-        raise _bad(f"recipient.{key}: unknown category {bad[0]!r}", allowed=sorted(allowed))
-    return frozenset(value)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """A person's preferences, as far as timing rules care.
-
-    Attributes:
-        phone: for logs and look-ups only; rules never read it.
-        dnd_full: registered as fully blocked (NCPR).
-        blocked_categories: NCPR categories the person blocked (see :data:`CATEGORIES`).
-        consents: purposes or categories the person explicitly consented to.
-    """
-
-    phone: str | None = None
-    dnd_full: bool = False
-    blocked_categories: frozenset[str] = frozenset()
-    consents: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        if bad := sorted(self.blocked_categories - CATEGORIES):
-            raise _bad(f"unknown category {bad[0]!r}", allowed=sorted(CATEGORIES))
-
-    def consented(self, purpose: str, category: str) -> bool:
-        """Whether there is explicit consent for this purpose or its category."""
-        return purpose in self.consents or category in self.consents
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "phone": self.phone,
-            "dnd_full": self.dnd_full,
-            "blocked_categories": sorted(self.blocked_categories),
-            "consents": sorted(self.consents),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Recipient:
-        """Parse a (possibly partial) recipient dict."""
-        data = _only_keys(data, set(cls().to_dict()), "recipient")
-        phone = data.get("phone")
-        if phone is not None and not isinstance(phone, str):
-            raise _bad("recipient.phone must be a string")
-        return cls(
-            phone=phone,
-            dnd_full=_bool(data, "dnd_full", False, "recipient"),
-            blocked_categories=_names(data, "blocked_categories", CATEGORIES),
-            consents=_names(data, "consents", None),
-        )
-
-
-#: Nobody in particular: no blocks, no consents.
-ANYONE = Recipient()
+        raise invalid(f"{what}: unknown class {value!r}", allowed=list(PurposeClass)) from None

@@ -13,8 +13,8 @@ answer, errors as ``{"status": "failure", "message": …}``, 409 when no number 
 GreenVN, the default validity (86 400 s) and the virtual numbers themselves (the account's
 ExoPhones, else :data:`DEFAULT_NUMBERS`; set them with ``PUT /_exosim/leadassist/numbers``).
 
-Routing: :func:`route` says where a call from ``caller`` to a virtual number goes, for the
-call engine (which does not call it yet).
+Routing: :func:`~exosim.api.leadassist_store.route` (re-exported here) says where a call from
+``caller`` to a virtual number goes.
 """
 
 from __future__ import annotations
@@ -24,123 +24,26 @@ import binascii
 import hmac
 import json
 import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from exosim.api.leadassist_store import DEFAULT_DURATION as DEFAULT_DURATION
+from exosim.api.leadassist_store import DEFAULT_NUMBERS as DEFAULT_NUMBERS  # re-exported
+from exosim.api.leadassist_store import MAX_DURATION, MIN_DURATION, Kind, tail
+from exosim.api.leadassist_store import Allocation as Allocation
+from exosim.api.leadassist_store import LeadAssistError as LeadAssistError
+from exosim.api.leadassist_store import allocations as allocations
+from exosim.api.leadassist_store import route as route
+from exosim.api.leadassist_store import route_pin as route_pin
+from exosim.api.leadassist_store import virtual_numbers as virtual_numbers
 from exosim.api.state import get_sim
 from exosim.model import Account, new_sid
 from exosim.store import Store
 
 router = APIRouter(tags=["lead assist"])
-
-DEFAULT_NUMBERS = [f"+9180470920{i:02d}" for i in range(10)]
-DEFAULT_DURATION = 86_400
-MIN_DURATION, MAX_DURATION = 300, 14_688_000  # 5 minutes .. 170 days
-Kind = Literal["greenvn", "greenpin"]
-
-
-class LeadAssistError(Exception):
-    """Answered as ``{"status": "failure", "message": …}`` with ``status``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class Allocation:
-    """One GreenVN or GreenPin allocation."""
-
-    id: str
-    kind: Kind
-    tenant_id: str
-    account_sid: str
-    connection_id: str
-    aparty: list[str]
-    bparty: list[str]
-    virtual_number: str
-    created_at: datetime
-    expires_at: datetime
-    usage: str = "twoway"
-    aparty_pins: list[int] = field(default_factory=list)
-    bparty_pins: list[int] = field(default_factory=list)
-    pin: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The allocation as the API returns it."""
-        ident = "greenvn_id" if self.kind == "greenvn" else "greenpin_id"
-        body: dict[str, Any] = {
-            ident: self.id,
-            "connection_id": self.connection_id,
-            "virtual_number": self.virtual_number,
-            "aparty_numbers": self.aparty,
-            "bparty_numbers": self.bparty,
-            "created_at": self.created_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-        }
-        if self.kind == "greenvn":
-            body["usage"] = self.usage
-        else:
-            body["pin"] = self.pin
-        if self.aparty_pins:
-            body["aparty_pins"] = self.aparty_pins
-        if self.bparty_pins:
-            body["bparty_pins"] = self.bparty_pins
-        return body
-
-
-def allocations(store: Store) -> dict[str, Allocation]:
-    """Every allocation by id (expired ones are dropped when seen)."""
-    found: dict[str, Allocation] = store.leadassist.setdefault("allocations", {})
-    now = store.clock.now()
-    for ident in [i for i, a in found.items() if a.expires_at <= now]:
-        del found[ident]
-    return found
-
-
-def virtual_numbers(store: Store, account_sid: str) -> list[str]:
-    """The numbers Lead Assist allocates from for ``account_sid``."""
-    configured = store.leadassist.get("numbers")
-    if isinstance(configured, list) and configured:
-        return [str(n) for n in configured]
-    mine = [e.phone_number for e in store.exophones.values() if e.account_sid == account_sid]
-    return mine or list(DEFAULT_NUMBERS)
-
-
-def _tail(number: str) -> str:
-    return "".join(ch for ch in number if ch.isdigit())[-10:]
-
-
-def route(store: Store, caller: str, virtual_number: str) -> str | None:
-    """Whom a call from ``caller`` to ``virtual_number`` reaches through a GreenVN, if anyone.
-
-    An A party reaches the first B party; with ``usage=twoway`` a B party reaches the first A
-    party. (GreenPin callers are routed by :func:`route_pin`.)
-    """
-    who, vn = _tail(caller), _tail(virtual_number)
-    for alloc in allocations(store).values():
-        if alloc.kind != "greenvn" or _tail(alloc.virtual_number) != vn:
-            continue
-        if who in {_tail(n) for n in alloc.aparty}:
-            return alloc.bparty[0]
-        if alloc.usage == "twoway" and who in {_tail(n) for n in alloc.bparty}:
-            return alloc.aparty[0]
-    return None
-
-
-def route_pin(store: Store, caller: str, virtual_number: str, pin: str) -> str | None:
-    """Whom a caller reaches after entering ``pin`` on ``virtual_number``."""
-    vn = _tail(virtual_number)
-    for alloc in allocations(store).values():
-        if alloc.kind == "greenpin" and _tail(alloc.virtual_number) == vn and alloc.pin == pin:
-            in_b = _tail(caller) in {_tail(n) for n in alloc.bparty}
-            return alloc.aparty[0] if in_b else alloc.bparty[0]
-    return None
 
 
 # -- request handling ---------------------------------------------------------------------
@@ -192,7 +95,7 @@ def _numbers(body: dict[str, Any], *names: str, required: bool) -> list[str]:
             continue
         items = value if isinstance(value, list) else str(value).split(",")
         numbers = [str(n).strip() for n in items if str(n).strip()]
-        if any(len(_tail(n)) < 10 for n in numbers):
+        if any(len(tail(n)) < 10 for n in numbers):
             raise LeadAssistError(400, f"{names[0]} must hold phone numbers")
         return numbers
     if required:
@@ -244,12 +147,12 @@ def _find(store: Store, account: Account, tenant: str, ident: str, kind: Kind) -
 
 def _free_number(store: Store, account: Account, parties: list[str], skip: str = "") -> str:
     held = {
-        _tail(a.virtual_number)
+        tail(a.virtual_number)
         for a in allocations(store).values()
-        if a.kind == "greenvn" and {_tail(n) for n in a.aparty + a.bparty} & set(parties)
+        if a.kind == "greenvn" and {tail(n) for n in a.aparty + a.bparty} & set(parties)
     }
     for number in virtual_numbers(store, account.sid):
-        if _tail(number) not in held and _tail(number) != _tail(skip):
+        if tail(number) not in held and tail(number) != tail(skip):
             return number
     raise LeadAssistError(409, "No virtual number available for these parties")
 
@@ -292,7 +195,7 @@ async def _dispatch(
             bparty_pins=_pins(body, "bparty_pins"),
         )
         if kind == "greenvn":
-            alloc.virtual_number = _free_number(store, account, [_tail(n) for n in a + b])
+            alloc.virtual_number = _free_number(store, account, [tail(n) for n in a + b])
         else:
             alloc.virtual_number = virtual_numbers(store, account.sid)[0]
             taken = {x.pin for x in allocations(store).values() if x.kind == "greenpin"}
@@ -323,11 +226,11 @@ async def _dispatch(
     body = await _body(request)
     if action == "greenvn.vn":
         wanted = str(body.get("virtual_number", "")).strip()
-        parties = [_tail(n) for n in alloc.aparty + alloc.bparty]
+        parties = [tail(n) for n in alloc.aparty + alloc.bparty]
         del allocations(store)[alloc.id]  # its own number does not block the move
         try:
             if wanted:
-                if _tail(wanted) not in {_tail(n) for n in virtual_numbers(store, account.sid)}:
+                if tail(wanted) not in {tail(n) for n in virtual_numbers(store, account.sid)}:
                     raise LeadAssistError(400, "virtual_number is not one of this account's")
                 alloc.virtual_number = wanted
             else:

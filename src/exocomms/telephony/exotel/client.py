@@ -22,11 +22,10 @@ import httpx
 
 from exocomms.errors import (
     InvalidRequest,
-    ProviderAuthError,
     ProviderError,
     ProviderUnavailable,
-    RateLimited,
 )
+from exocomms.telephony.exotel.http_errors import status_error
 from exocomms.telephony.exotel.wire import (
     CallInfo,
     CallPage,
@@ -350,14 +349,6 @@ def _answer(response: httpx.Response) -> Any:
         return body
     message = rest_exception_message(body) or response.reason_phrase or f"HTTP {status}"
     details = {"status": status, "body": body if body is not None else response.text[:500]}
-    if status in (401, 403):
-        raise ProviderAuthError(f"Exotel refused our credentials: {message}", details=details)
-    if status == 429:
-        raise RateLimited(
-            f"Exotel rate limit: {message}",
-            retry_after=_retry_after(response) or 60.0,
-            details=details,
-        )
-    if status >= 500:
-        raise ProviderUnavailable(f"Exotel error {status}: {message}", details=details)
-    raise InvalidRequest(f"Exotel rejected the request: {message}", details=details)
+    raise status_error(
+        "Exotel", status, message, details, retry_after=_retry_after(response) or 60.0
+    )

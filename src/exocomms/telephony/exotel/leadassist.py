@@ -22,11 +22,10 @@ import httpx
 
 from exocomms.errors import (
     InvalidRequest,
-    ProviderAuthError,
     ProviderError,
     ProviderUnavailable,
-    RateLimited,
 )
+from exocomms.telephony.exotel.http_errors import status_error
 
 DEFAULT_BASE_URL = "https://leadassist.exotel.in"
 GREENPIN_MIN_SECONDS = 5 * 60  # allocations last 5 minutes …
@@ -312,13 +311,7 @@ def _answer(response: httpx.Response) -> Any:
         return body
     message = _message(body) or response.reason_phrase or f"HTTP {status}"
     details = {"status": status, "body": body if body is not None else response.text[:500]}
-    if status in (401, 403):
-        raise ProviderAuthError(f"Lead Assist refused our credentials: {message}", details=details)
-    if status == 429:
-        raise RateLimited(f"Lead Assist rate limit: {message}", retry_after=60.0, details=details)
-    if status >= 500:
-        raise ProviderUnavailable(f"Lead Assist error {status}: {message}", details=details)
-    raise InvalidRequest(f"Lead Assist rejected the request: {message}", details=details)
+    raise status_error("Lead Assist", status, message, details, retry_after=60.0)
 
 
 async def _pause(attempt: int) -> None:

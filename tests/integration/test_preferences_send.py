@@ -203,3 +203,29 @@ async def test_a_scheduled_promotional_call_to_a_dnd_number_fails_without_dialli
     assert promo_row["call_id"] is None
     assert order_row["status"] == "in_progress"
     assert len(fake.posted("Calls/connect.json")) == 1
+
+
+async def test_a_scheduled_call_canceled_at_the_dial_is_failed_not_left_in_progress(
+    tmp_path: Path, db: Database
+) -> None:
+    """Preferences change between the due check and the dial: the dial job cancels the call
+    and the scheduled call learns it (``call.finished``), instead of waiting forever."""
+    clock = ManualClock()
+    async with scheduling_runtime(tmp_path, db, clock) as (runtime, fake):
+        async with runtime.db.transaction() as session:
+            promo = await service.create(
+                session, runtime, service.NewScheduledCall(phone=PHONE, purpose="diwali")
+            )
+        await run_jobs(runtime, frozenset({"scheduled_call.due"}))  # due: allowed, call queued
+        async with runtime.db.transaction() as session:
+            queued = await service.get(session, promo["id"])
+        await _prefer(runtime, dnd_full=True)  # the person registers for DND meanwhile
+        await run_jobs(runtime)  # the dial job meets the gate
+        async with runtime.db.transaction() as session:
+            final = await service.get(session, promo["id"])
+            call = await repo.get_call(session, call_id=str(queued["call_id"]))
+    assert queued["status"] == "in_progress"
+    assert call is not None
+    assert (call["status"], call["outcome"]) == ("canceled", "dnd_full")
+    assert final["status"] == "failed"
+    assert fake.posted("Calls/connect.json") == []

@@ -30,6 +30,7 @@ from exocomms.errors import (
     RateLimited,
     ValidationError,
 )
+from exocomms.ivr.outcomes import publish
 from exocomms.jobs.registry import Backoff, Job, JobRegistry, RetryLater
 from exocomms.logging import get_logger
 from exocomms.scheduling.gate import check_send
@@ -98,14 +99,27 @@ async def place(runtime: Runtime, job: Job) -> None:
             wait = (gate.retry_at - now).total_seconds()
             raise RetryLater(wait, f"outside allowed hours: {gate.reason}")
         if not gate.go or not await runtime.may_send(session, row["escalation_id"]):
+            outcome = "escalation_closed" if gate.go else gate.code or "not_allowed"
             await repo.update_call(
                 session,
                 call_id,
                 {
                     "status": CallStatus.CANCELED.value,
-                    "outcome": "escalation_closed" if gate.go else gate.code or "not_allowed",
+                    "outcome": outcome,
                     "ended_at": now,
                     "updated_at": now,
+                },
+            )
+            # Whoever waits for this call (a scheduled call, a lead) learns it will not happen.
+            await publish(
+                session,
+                runtime,
+                row,
+                "call.finished",
+                {
+                    "purpose": row["purpose"],
+                    "status": CallStatus.CANCELED.value,
+                    "outcome": outcome,
                 },
             )
             return
